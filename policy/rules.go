@@ -1,0 +1,121 @@
+package policy
+
+import (
+	_ "embed"
+	"strconv"
+	"strings"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+//go:embed model.conf
+var modelText string
+
+// Model returns the Casbin model text the rules are written for.
+func Model() string { return modelText }
+
+// The line types of the model, and the pseudo-subjects of the g lines.
+const (
+	typeList        = "g"  // record → user on its list, or a public marker
+	typeCreator     = "g2" // opportunity → creator
+	typeResponsible = "g3" // opportunity → responsible user
+	typeAdmin       = "g4" // user → crm:admin
+
+	subjectPublic     = "crm:public"
+	subjectPublicRead = "crm:public-read"
+	roleAdmin         = "crm:admin"
+)
+
+var ruleTypes = []string{typeList, typeCreator, typeResponsible, typeAdmin}
+
+// Object returns the policy name of a record: "opportunity:7", "contact:3".
+func Object(ref crmaccess.Ref) string {
+	return string(ref.Kind) + ":" + strconv.FormatInt(ref.ID, 10)
+}
+
+// parseObject is Object's inverse.
+func parseObject(s string) (crmaccess.Ref, bool) {
+	kind, id, ok := strings.Cut(s, ":")
+	if !ok {
+		return crmaccess.Ref{}, false
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	ref := crmaccess.Ref{Kind: crmaccess.Kind(kind), ID: n}
+	return ref, err == nil && ref.Valid() && strconv.FormatInt(n, 10) == id
+}
+
+// OpportunityRules translates an opportunity's access into rules: a public
+// marker or its access list, its creator and its responsible user.
+func OpportunityRules(o *crmaccess.Opportunity) []crmaccess.Rule {
+	obj := Object(crmaccess.OpportunityRef(o.ID))
+	rules := make([]crmaccess.Rule, 0, len(o.AccessList)+3)
+	if o.IsPrivate {
+		for _, u := range o.AccessList {
+			rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: u})
+		}
+	} else {
+		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: subjectPublic})
+	}
+	if o.CreateBy != "" {
+		rules = append(rules, crmaccess.Rule{PType: typeCreator, V0: obj, V1: o.CreateBy})
+	}
+	if o.Responsible != "" {
+		rules = append(rules, crmaccess.Rule{PType: typeResponsible, V0: obj, V1: o.Responsible})
+	}
+	return rules
+}
+
+// ContactRules translates a contact's access into rules: a share marker for
+// ReadWrite and Read, and its manager list.
+func ContactRules(c *crmaccess.Contact) []crmaccess.Rule {
+	obj := Object(crmaccess.ContactRef(c.ID))
+	rules := make([]crmaccess.Rule, 0, len(c.ManagerList)+1)
+	switch c.ShareType {
+	case crmaccess.ShareReadWrite:
+		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: subjectPublic})
+	case crmaccess.ShareRead:
+		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: subjectPublicRead})
+	}
+	for _, u := range c.ManagerList {
+		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: u})
+	}
+	return rules
+}
+
+// AdminRule is the rule that makes user an admin.
+func AdminRule(user string) crmaccess.Rule {
+	return crmaccess.Rule{PType: typeAdmin, V0: user, V1: roleAdmin}
+}
+
+// checkRule reports whether r is a rule of this model.
+func checkRule(r crmaccess.Rule) error {
+	bad := func() error {
+		return crmaccess.Errorf(crmaccess.EINVALID, "policy: rule %s, %s, %s is not a crmaccess rule", r.PType, r.V0, r.V1)
+	}
+	if r.V0 == "" || r.V1 == "" {
+		return bad()
+	}
+	if r.PType == typeAdmin {
+		if r.V1 != roleAdmin {
+			return bad()
+		}
+		return nil
+	}
+	ref, ok := parseObject(r.V0)
+	if !ok {
+		return bad()
+	}
+	switch r.PType {
+	case typeList:
+	case typeCreator, typeResponsible:
+		if ref.Kind != crmaccess.KindOpportunity {
+			return bad()
+		}
+	default:
+		return bad()
+	}
+	return nil
+}
+
+// line is the one place a rule becomes Casbin's []string.
+func line(r crmaccess.Rule) []string { return []string{r.V0, r.V1} }
