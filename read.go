@@ -1,0 +1,61 @@
+package crmaccess
+
+import "context"
+
+// Users returns the users of ids that exist, in ascending id order; ids
+// that are not GUIDs are ignored.
+//
+// Errors: EINTERNAL.
+func (s *Service) Users(ctx context.Context, ids []string) ([]User, error) {
+	canon := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if c, err := ParseGUID(id); err == nil {
+			canon = append(canon, c)
+		}
+	}
+	users, err := s.store.Users(ctx, canon)
+	return users, Internal(err)
+}
+
+// Stages returns the stages of ids that exist, in ascending id order.
+//
+// Errors: EINTERNAL.
+func (s *Service) Stages(ctx context.Context, ids []int64) ([]Stage, error) {
+	stages, err := s.store.Stages(ctx, ids)
+	return stages, Internal(err)
+}
+
+// Contacts returns the contacts of ids that exist and the actor may read,
+// in ascending id order, with their access and what the actor may do.
+//
+// Errors: EUNAUTHORIZED, EINTERNAL.
+func (s *Service) Contacts(ctx context.Context, actorID string, ids []int64) ([]ContactResult, error) {
+	u, err := actor(actorID)
+	if err != nil {
+		return nil, err
+	}
+	contacts, err := s.store.Contacts(ctx, ids)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	out := make([]ContactResult, 0, len(contacts))
+	for _, c := range contacts {
+		ref := ContactRef(c.ID)
+		if ok, err := s.allowed(u, ref, ActionRead); err != nil {
+			return nil, err
+		} else if !ok {
+			continue
+		}
+		st := s.auth.Access(ref)
+		c.ShareType, c.ManagerList = st.ShareType, st.List
+		r := ContactResult{Contact: c}
+		if r.CanEdit, err = s.allowed(u, ref, ActionEdit); err != nil {
+			return nil, err
+		}
+		if r.CanDelete, err = s.allowed(u, ref, ActionDelete); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
