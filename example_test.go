@@ -96,12 +96,12 @@ func ExampleService_Check() {
 	for _, user := range []string{ann, ben, cy} {
 		read, _ := svc.Check(ctx, user, crmaccess.OpportunityRef(1), crmaccess.ActionRead)
 		change, _ := svc.Check(ctx, user, crmaccess.OpportunityRef(1), crmaccess.ActionChangeAccess)
-		fmt.Printf("read: %-5v %-14q change access: %-5v %q\n", read.Allowed, read.Reason, change.Allowed, change.Reason)
+		fmt.Printf("read: %-5v %-15q change access: %-5v %q\n", read.Allowed, read.Reason, change.Allowed, change.Reason)
 	}
 	// Output:
-	// read: true  "creator"      change access: true  "creator"
+	// read: true  "in accessList" change access: true  "creator"
 	// read: true  "in accessList" change access: false "denied"
-	// read: false "denied"       change access: false "denied"
+	// read: false "denied"        change access: false "denied"
 }
 
 func ExampleService_SetContactsAccess() {
