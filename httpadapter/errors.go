@@ -1,0 +1,60 @@
+package httpadapter
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// statusOf is the one table from crmaccess error codes to HTTP statuses.
+//
+// ECONFLICT answers 500: on these two endpoints it only means that the
+// stored rules disagree with the ones in memory (another writer changed the
+// database under this process), which the client cannot resolve; SPEC §4
+// lists no 409 either.
+var statusOf = map[string]int{
+	crmaccess.EINVALID:      http.StatusBadRequest,
+	crmaccess.EUNAUTHORIZED: http.StatusUnauthorized,
+	crmaccess.EFORBIDDEN:    http.StatusForbidden,
+	crmaccess.ENOTFOUND:     http.StatusNotFound,
+	crmaccess.ECONFLICT:     http.StatusInternalServerError,
+	crmaccess.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// internalMessage is all a client learns of a 500.
+const internalMessage = "internal error"
+
+// errTooLarge reports a body over Options.MaxBodyBytes.
+var errTooLarge = errors.New("httpadapter: request body too large")
+
+// writeFailure answers err: 413 for an oversized body, otherwise the status
+// of its crmaccess code. A 500 is logged with its detail and answered with a
+// generic message.
+func (h *handler) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errTooLarge) {
+		h.writeError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", h.maxBody))
+		return
+	}
+	code := crmaccess.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	msg := crmaccess.ErrorMessage(err)
+	if status == http.StatusInternalServerError {
+		h.log.ErrorContext(r.Context(), "httpadapter: request failed",
+			"method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+		msg = internalMessage
+	}
+	h.writeError(w, r, status, msg)
+}
+
+// writeError is the one writer of the error envelope
+// {"status":1,"statusCode":C,"error":{"message":"…"}}, in the format the
+// request asked for.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	e := &envelope{status: 1, statusCode: status, errorMessage: &message}
+	h.writeEnvelope(w, r, status, e)
+}

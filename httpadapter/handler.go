@@ -1,0 +1,148 @@
+package httpadapter
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// DefaultPrefix is where the endpoints live unless Options.Prefix says
+// otherwise: ONLYOFFICE's CRM API root.
+const DefaultPrefix = "/api/2.0/crm"
+
+// DefaultMaxBodyBytes is the largest request body accepted by default.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Options configures the handler; nil means the defaults.
+type Options struct {
+	// Prefix is the path under which the two endpoints are served; "" is
+	// DefaultPrefix and "/" serves them at the root.
+	Prefix string
+	// MaxBodyBytes is the largest request body accepted; a larger one is
+	// answered with 413. 0 is DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Location is the time zone of dates sent without an offset, and the
+	// zone dates are written in. nil is UTC.
+	Location *time.Location
+	// Logger receives internal errors with their detail (never shown to the
+	// client). nil is slog.Default().
+	Logger *slog.Logger
+}
+
+// Authenticate tells who sent a request: the acting user's id, or an error
+// (or "") for missing or bad credentials, which the handler answers with 401.
+type Authenticate func(*http.Request) (string, error)
+
+// handler holds what every request needs.
+type handler struct {
+	svc     *crmaccess.Service
+	auth    Authenticate
+	prefix  string
+	maxBody int64
+	loc     *time.Location
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New returns the http.Handler of the two endpoints over svc. authenticate
+// identifies the acting user of each request; it runs only for a request
+// that reached an endpoint with the right method, so an unknown path is 404
+// and a wrong method 405 whoever asks. The handler never touches
+// http.DefaultServeMux: mount it in the host's mux under the prefix, e.g.
+// mux.Handle("/api/2.0/crm/", h).
+func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.Handler {
+	h := &handler{
+		svc:     svc,
+		auth:    authenticate,
+		prefix:  DefaultPrefix,
+		maxBody: DefaultMaxBodyBytes,
+		loc:     time.UTC,
+		log:     slog.Default(),
+	}
+	if opts != nil {
+		if opts.Prefix != "" {
+			h.prefix = "/" + strings.Trim(opts.Prefix, "/")
+			if h.prefix == "/" {
+				h.prefix = ""
+			}
+		}
+		if opts.MaxBodyBytes > 0 {
+			h.maxBody = opts.MaxBodyBytes
+		}
+		if opts.Location != nil {
+			h.loc = opts.Location
+		}
+		if opts.Logger != nil {
+			h.log = opts.Logger
+		}
+	}
+	h.mux = http.NewServeMux()
+	h.route("/opportunity/{opportunityid}/access", h.setOpportunityAccess)
+	h.route("/contact/filter/access", h.setContactsAccess)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
+	return h.mux
+}
+
+// endpoint is one operation: it reads the parameters and answers.
+type endpoint func(w http.ResponseWriter, r *http.Request, user string, p *params)
+
+// route registers an endpoint's PUT pattern with its .json and .xml twins,
+// and the same paths without a method for the 405 answer.
+func (h *handler) route(path string, fn endpoint) {
+	for _, suffix := range []string{"", ".json", ".xml"} {
+		pattern := h.prefix + path + suffix
+		h.mux.HandleFunc(http.MethodPut+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
+			h.serve(w, r, fn)
+		})
+		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPut)
+			h.writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed; use PUT")
+		})
+	}
+}
+
+// serve authenticates, reads the parameters and calls the endpoint.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, fn endpoint) {
+	user, err := h.auth(r)
+	if err != nil || user == "" {
+		if err != nil {
+			h.log.DebugContext(r.Context(), "httpadapter: authentication failed", "path", r.URL.Path, "err", err)
+		}
+		h.writeError(w, r, http.StatusUnauthorized, "missing or invalid credentials")
+		return
+	}
+	p, err := h.readParams(w, r)
+	if err != nil {
+		h.writeFailure(w, r, err)
+		return
+	}
+	fn(w, r, user, p)
+}
+
+// readParams gathers the parameters of the query string and the body.
+func (h *handler) readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
+	if r.ContentLength > h.maxBody {
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		if _, ok := err.(*http.MaxBytesError); ok {
+			return nil, errTooLarge
+		}
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "body: cannot read it: %v", err)
+	}
+	p := newParams()
+	if err := p.addBody(r.Header.Get("Content-Type"), body); err != nil {
+		return nil, err
+	}
+	if err := p.addQuery(r.URL.RawQuery); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

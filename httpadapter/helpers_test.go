@@ -1,0 +1,280 @@
+package httpadapter_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/httpadapter"
+	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
+)
+
+// The users of testdata/portal.json.
+const (
+	mike  = "00000000-0000-0000-0000-000000000000" // creator of opportunity 1234; manager of company 1 and contact 14
+	admin = "aaaaaaaa-0000-0000-0000-000000000001"
+	alice = "aaaaaaaa-0000-0000-0000-000000000002" // creator of opportunities 7 (private) and 8; manager of 15 and 16
+	bob   = "aaaaaaaa-0000-0000-0000-000000000003" // responsible of opportunity 8
+)
+
+const (
+	oppPath     = "/api/2.0/crm/opportunity/1234/access"
+	contactPath = "/api/2.0/crm/contact/filter/access"
+)
+
+// portal is the test portal behind a handler.
+type portal struct {
+	svc     *crmaccess.Service
+	handler http.Handler
+	logs    *bytes.Buffer // what the handler logged
+}
+
+// loadFixture reads testdata/portal.json.
+func loadFixture(t testing.TB) *crmaccess.Fixture {
+	t.Helper()
+	f, err := os.Open("testdata/portal.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fx, err := crmaccess.ParseFixture(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+// tokenAuth authenticates "Authorization: Bearer TOKEN" with the tokens of
+// the fixture.
+func tokenAuth(fx *crmaccess.Fixture) httpadapter.Authenticate {
+	tokens := map[string]string{}
+	for _, u := range fx.Users {
+		tokens[u.Token] = u.ID
+	}
+	return func(r *http.Request) (string, error) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return "", errors.New("no bearer token")
+		}
+		if id, ok := tokens[token]; ok {
+			return id, nil
+		}
+		return "", errors.New("unknown token")
+	}
+}
+
+// newPortal serves the test portal over a fresh SQLite file. wrap, if not
+// nil, wraps the store (to make it fail).
+func newPortal(t testing.TB, opts *httpadapter.Options, wrap func(crmaccess.Store) crmaccess.Store) *portal {
+	t.Helper()
+	ctx := context.Background()
+	st, err := storage.Open(ctx, filepath.Join(t.TempDir(), "crm.db"), nil)
+	if err != nil {
+		t.Fatalf("storage.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	eng, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var store crmaccess.Store = st
+	if wrap != nil {
+		store = wrap(st)
+	}
+	svc, err := crmaccess.NewService(ctx, store, eng, nil)
+	if err != nil {
+		t.Fatalf("NewService: %v", err)
+	}
+	fx := loadFixture(t)
+	if err := svc.Import(ctx, fx); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	logs := &bytes.Buffer{}
+	o := httpadapter.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return &portal{svc: svc, handler: httpadapter.New(svc, tokenAuth(fx), &o), logs: logs}
+}
+
+// req describes a test request.
+type req struct {
+	method      string
+	path        string
+	token       string // "" sends no Authorization header
+	contentType string
+	body        string
+	accept      string
+}
+
+// do sends r through the handler.
+func (p *portal) do(t testing.TB, r req) *httptest.ResponseRecorder {
+	t.Helper()
+	if r.method == "" {
+		r.method = http.MethodPut
+	}
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	hr := httptest.NewRequest(r.method, r.path, body)
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.contentType != "" {
+		hr.Header.Set("Content-Type", r.contentType)
+	}
+	if r.accept != "" {
+		hr.Header.Set("Accept", r.accept)
+	}
+	w := httptest.NewRecorder()
+	p.handler.ServeHTTP(w, hr)
+	return w
+}
+
+// putJSON sends a JSON body as mike.
+func (p *portal) putJSON(t testing.TB, path, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return p.do(t, req{path: path, token: "mike-token", contentType: "application/json", body: body})
+}
+
+// answer is a decoded JSON envelope.
+type answer struct {
+	Count      *int            `json:"count"`
+	StartIndex *int            `json:"startIndex"`
+	Total      *int            `json:"total"`
+	Status     int             `json:"status"`
+	StatusCode int             `json:"statusCode"`
+	Response   json.RawMessage `json:"response"`
+	Error      *struct {
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// wireUser, wireOpportunity and wireContact decode the response bodies.
+type wireUser struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+type wireOpportunity struct {
+	ID         int64      `json:"id"`
+	Title      string     `json:"title"`
+	IsPrivate  bool       `json:"isPrivate"`
+	AccessList []wireUser `json:"accessList"`
+	CanEdit    bool       `json:"canEdit"`
+	Contact    *struct {
+		ID int64 `json:"id"`
+	} `json:"contact"`
+	Created string `json:"created"`
+}
+
+type wireContact struct {
+	ID          int64      `json:"id"`
+	DisplayName string     `json:"displayName"`
+	IsPrivate   bool       `json:"isPrivate"`
+	IsShared    bool       `json:"isShared"`
+	ShareType   int        `json:"shareType"`
+	AccessList  []wireUser `json:"accessList"`
+	CanEdit     bool       `json:"canEdit"`
+	CanDelete   bool       `json:"canDelete"`
+	Created     string     `json:"created"`
+	Company     *struct {
+		ID int64 `json:"id"`
+	} `json:"company"`
+}
+
+// decode reads a JSON envelope and checks its status.
+func decode(t testing.TB, w *httptest.ResponseRecorder, wantStatus int) *answer {
+	t.Helper()
+	if w.Code != wantStatus {
+		t.Fatalf("status = %d, want %d; body: %s", w.Code, wantStatus, w.Body.String())
+	}
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("Content-Type = %q, want JSON", ct)
+	}
+	var a answer
+	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, w.Body.String())
+	}
+	if a.StatusCode != wantStatus {
+		t.Fatalf("envelope statusCode = %d, want %d", a.StatusCode, wantStatus)
+	}
+	if wantStatus == http.StatusOK && (a.Status != 0 || a.Error != nil) {
+		t.Fatalf("success envelope with status %d, error %v", a.Status, a.Error)
+	}
+	if wantStatus != http.StatusOK && (a.Status != 1 || a.Error == nil || a.Response != nil) {
+		t.Fatalf("error envelope wrong: %s", w.Body.String())
+	}
+	return &a
+}
+
+func decodeOpportunity(t testing.TB, w *httptest.ResponseRecorder) *wireOpportunity {
+	t.Helper()
+	a := decode(t, w, http.StatusOK)
+	var o wireOpportunity
+	if err := json.Unmarshal(a.Response, &o); err != nil {
+		t.Fatal(err)
+	}
+	return &o
+}
+
+func decodeContacts(t testing.TB, w *httptest.ResponseRecorder) []wireContact {
+	t.Helper()
+	a := decode(t, w, http.StatusOK)
+	var cs []wireContact
+	if err := json.Unmarshal(a.Response, &cs); err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func contactIDs(cs []wireContact) []int64 {
+	ids := make([]int64, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func userIDs(us []wireUser) []string {
+	ids := make([]string, 0, len(us))
+	for _, u := range us {
+		ids = append(ids, u.ID)
+	}
+	return ids
+}
+
+// contactState reads a contact's access through the service, as admin.
+func (p *portal) contactState(t testing.TB, id int64) crmaccess.ContactResult {
+	t.Helper()
+	got, err := p.svc.Contacts(context.Background(), admin, []int64{id})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Contacts(%d) = %v, %v", id, got, err)
+	}
+	return got[0]
+}
+
+// opportunityState reads an opportunity through the service, as admin.
+func (p *portal) opportunityState(t testing.TB, id int64) *crmaccess.OpportunityResult {
+	t.Helper()
+	o, err := p.svc.Opportunity(context.Background(), admin, id)
+	if err != nil {
+		t.Fatalf("Opportunity(%d): %v", id, err)
+	}
+	return o
+}

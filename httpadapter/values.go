@@ -1,0 +1,143 @@
+package httpadapter
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// one returns the single scalar of parameter name, or ok false when it is
+// missing or null. name is the documented spelling, used in messages.
+func (p *params) one(name string) (s scalar, ok bool, err error) {
+	v := p.get(name)
+	if v == nil {
+		return scalar{}, false, nil
+	}
+	if v.list || len(v.items) != 1 {
+		if len(v.items) == 1 && v.items[0].kind == kindNull {
+			return scalar{}, false, nil
+		}
+		return scalar{}, false, invalid("%s: expected one value, got a list", name)
+	}
+	s = v.items[0]
+	switch s.kind {
+	case kindNull:
+		return scalar{}, false, nil
+	case kindObject:
+		return scalar{}, false, invalid("%s: expected one value, got an object", name)
+	}
+	return s, true, nil
+}
+
+// boolean reads a flag: true or false (JSON booleans, or the words in any
+// case); missing, null or empty is false.
+func (p *params) boolean(name string) (bool, error) {
+	s, ok, err := p.one(name)
+	if err != nil || !ok {
+		return false, err
+	}
+	switch {
+	case s.kind == kindNumber:
+	case strings.EqualFold(s.text, "true"):
+		return true, nil
+	case strings.EqualFold(s.text, "false"), s.text == "":
+		return false, nil
+	}
+	return false, invalid("%s: %q is not true or false", name, s.text)
+}
+
+// strs reads a list of strings; missing or null is empty, and a single
+// value is a list of one.
+func (p *params) strs(name string) ([]string, error) {
+	v := p.get(name)
+	if v == nil {
+		return nil, nil
+	}
+	if len(v.items) == 1 && v.items[0].kind == kindNull {
+		return nil, nil
+	}
+	out := make([]string, 0, len(v.items))
+	for i, s := range v.items {
+		if s.kind != kindString {
+			return nil, invalid("%s: entry %d is not a string", name, i+1)
+		}
+		out = append(out, s.text)
+	}
+	return out, nil
+}
+
+// optionalID reads an id that may be absent: missing, null or empty is nil.
+func (p *params) optionalID(name string) (*int64, error) {
+	s, ok, err := p.one(name)
+	if err != nil || !ok || (s.kind == kindString && strings.TrimSpace(s.text) == "") {
+		return nil, err
+	}
+	if s.kind == kindBool {
+		return nil, invalid("%s: %s is not a number", name, s.text)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s.text), 10, 64)
+	if err != nil {
+		return nil, invalid("%s: %q is not a whole number", name, s.text)
+	}
+	return &n, nil
+}
+
+// text reads a string parameter; missing or null is "".
+func (p *params) text(name string) (string, error) {
+	s, ok, err := p.one(name)
+	if err != nil || !ok {
+		return "", err
+	}
+	if s.kind == kindBool {
+		return "", invalid("%s: expected text, got %s", name, s.text)
+	}
+	return s.text, nil
+}
+
+// date reads a date parameter in one of the formats of parseDate; missing,
+// null or empty is the zero time (no bound).
+func (p *params) date(name string, loc *time.Location) (time.Time, error) {
+	s, ok, err := p.one(name)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	if s.kind != kindString {
+		return time.Time{}, invalid("%s: expected a date string, got %s", name, s.text)
+	}
+	if strings.TrimSpace(s.text) == "" {
+		return time.Time{}, nil
+	}
+	t, err := parseDate(strings.TrimSpace(s.text), loc)
+	if err != nil {
+		return time.Time{}, invalid("%s: %q is not a date (use 2008-04-10T06:30:00.000Z, 2008-04-10T06-30-00.000Z or 2008-04-10)", name, s.text)
+	}
+	return t, nil
+}
+
+// listView reads contactListView: a name in any case or a number 0 to 3;
+// missing, null or empty is all.
+func (p *params) listView(name string) (crmaccess.ListView, error) {
+	s, ok, err := p.one(name)
+	if err != nil || !ok {
+		return crmaccess.ListAll, err
+	}
+	if s.kind == kindBool {
+		return crmaccess.ListAll, invalid("%s: %s is not one of all, company, person, withopportunity", name, s.text)
+	}
+	return crmaccess.ParseListView(s.text)
+}
+
+// count reads a paging parameter of the query string: a whole number >= 0.
+func (p *params) count(name string) (n int, set bool, err error) {
+	s, ok, err := p.one(name)
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	n, err = strconv.Atoi(strings.TrimSpace(s.text))
+	if err != nil || n < 0 {
+		return 0, false, invalid("%s: %q is not a whole number >= 0", name, s.text)
+	}
+	return n, true, nil
+}
