@@ -1,0 +1,310 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// Commit writes the whole batch in one transaction, in multi-row statements
+// (never one per row), or nothing at all. It fails with ECONFLICT when
+// RequireEmpty finds records or rules, when a record or an added rule is
+// already stored, when a privacy update names a record that does not exist,
+// or when a removed rule is not stored; with EINTERNAL otherwise (a
+// cancelled ctx included: the error wraps ctx.Err()).
+func (s *Store) Commit(ctx context.Context, b *crmaccess.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return crmaccess.Internal(err)
+	}
+	if b == nil || emptyBatch(b) {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.translate(ctx, err)
+	}
+	if err := s.write(ctx, tx, b); err != nil {
+		_ = tx.Rollback() // the error that matters is err
+		return s.translate(ctx, err)
+	}
+	return s.translate(ctx, tx.Commit())
+}
+
+func emptyBatch(b *crmaccess.Batch) bool {
+	return !b.RequireEmpty && len(b.Users) == 0 && len(b.Stages) == 0 && len(b.Contacts) == 0 &&
+		len(b.Opportunities) == 0 && len(b.OpportunityPrivacy) == 0 && len(b.ContactShares) == 0 &&
+		len(b.RemoveRules) == 0 && len(b.AddRules) == 0 && len(b.Changes) == 0
+}
+
+// write runs the parts of b in order: emptiness check, records, privacy
+// updates, removed rules, added rules, change records.
+func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	steps := []func(context.Context, *sql.Tx, *crmaccess.Batch) error{
+		s.requireEmpty,
+		s.insertUsers,
+		s.insertStages,
+		s.insertContacts,
+		s.insertOpportunities,
+		s.updateOpportunityPrivacy,
+		s.updateContactShares,
+		s.removeRules,
+		s.addRules,
+		s.appendChanges,
+	}
+	for _, step := range steps {
+		if err := step(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) requireEmpty(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	if !b.RequireEmpty {
+		return nil
+	}
+	checked := []string{s.t.users, s.t.stages, s.t.contacts, s.t.opportunities, s.t.rules}
+	if s.d.postgres() {
+		// Hold off other writers until this transaction ends, so that two
+		// imports cannot both find the store empty.
+		if _, err := tx.ExecContext(ctx, `LOCK TABLE `+strings.Join(checked, ", ")+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+	} else {
+		// SQLite: take the write lock before reading, in case the caller's
+		// database begins deferred transactions (Open's begin immediate).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.migrations+` WHERE 1 = 0`); err != nil {
+			return err
+		}
+	}
+	query := `SELECT CASE WHEN`
+	for i, t := range checked {
+		if i > 0 {
+			query += ` OR`
+		}
+		query += ` EXISTS (SELECT 1 FROM ` + t + `)`
+	}
+	query += ` THEN 1 ELSE 0 END`
+	var held int
+	if err := tx.QueryRowContext(ctx, query).Scan(&held); err != nil {
+		return err
+	}
+	if held != 0 {
+		return crmaccess.Errorf(crmaccess.ECONFLICT, "the store already holds data")
+	}
+	return nil
+}
+
+func (s *Store) insertUsers(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	m := multiRow{head: `INSERT INTO ` + s.t.users + ` (id, display_name, title, avatar_small, profile_url) VALUES `,
+		row: "(?, ?, ?, ?, ?)", rowVars: 5}
+	return s.execChunks(ctx, tx, m, nil, len(b.Users), func(args []any, i int) []any {
+		u := &b.Users[i]
+		return append(args, u.ID, u.DisplayName, u.Title, u.AvatarSmall, u.ProfileURL)
+	}, nil)
+}
+
+func (s *Store) insertStages(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	m := multiRow{head: `INSERT INTO ` + s.t.stages +
+		` (id, title, description, color, sort_order, success_probability, stage_type) VALUES `,
+		row: "(?, ?, ?, ?, ?, ?, ?)", rowVars: 7}
+	return s.execChunks(ctx, tx, m, nil, len(b.Stages), func(args []any, i int) []any {
+		st := &b.Stages[i]
+		return append(args, st.ID, st.Title, st.Description, st.Color, st.SortOrder, st.SuccessProbability, st.StageType)
+	}, nil)
+}
+
+// tagRow is one row of the tag table.
+type tagRow struct {
+	contactID int64
+	pos       int
+	tag       string
+}
+
+func (s *Store) insertContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	m := multiRow{head: `INSERT INTO ` + s.t.contacts + ` (id, is_company, company_name, first_name, last_name, title,
+		company_id, about, contact_stage, contact_type, created_sec, created_nsec, create_by, share_type) VALUES `,
+		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 14}
+	var tags []tagRow
+	err := s.execChunks(ctx, tx, m, nil, len(b.Contacts), func(args []any, i int) []any {
+		c := &b.Contacts[i]
+		for pos, tag := range c.Tags {
+			tags = append(tags, tagRow{c.ID, pos, tag})
+		}
+		sec, nsec := unixParts(c.Created)
+		return append(args, c.ID, c.IsCompany, c.CompanyName, c.FirstName, c.LastName, c.Title,
+			c.CompanyID, c.About, c.ContactStage, c.ContactType, sec, nsec, c.CreateBy, int64(c.ShareType))
+	}, nil)
+	if err != nil {
+		return err
+	}
+	tm := multiRow{head: `INSERT INTO ` + s.t.tags + ` (contact_id, pos, tag, tag_key) VALUES `,
+		row: "(?, ?, ?, ?)", rowVars: 4}
+	return s.execChunks(ctx, tx, tm, nil, len(tags), func(args []any, i int) []any {
+		t := &tags[i]
+		return append(args, t.contactID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
+	}, nil)
+}
+
+// memberRow is one row of the member table.
+type memberRow struct{ opportunityID, contactID int64 }
+
+func (s *Store) insertOpportunities(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	m := multiRow{head: `INSERT INTO ` + s.t.opportunities + ` (id, title, description, create_by, responsible,
+		contact_id, stage_id, success_probability, expected_close_sec, expected_close_nsec, created_sec, created_nsec,
+		is_private) VALUES `,
+		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 13}
+	var members []memberRow
+	err := s.execChunks(ctx, tx, m, nil, len(b.Opportunities), func(args []any, i int) []any {
+		o := &b.Opportunities[i]
+		ids := slices.Clone(o.Members)
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
+			members = append(members, memberRow{o.ID, id})
+		}
+		closeSec, closeNsec := unixParts(o.ExpectedCloseDate)
+		sec, nsec := unixParts(o.Created)
+		return append(args, o.ID, o.Title, o.Description, o.CreateBy, o.Responsible, o.ContactID, o.StageID,
+			o.SuccessProbability, closeSec, closeNsec, sec, nsec, o.IsPrivate)
+	}, nil)
+	if err != nil {
+		return err
+	}
+	mm := multiRow{head: `INSERT INTO ` + s.t.members + ` (opportunity_id, contact_id) VALUES `,
+		row: "(?, ?)", rowVars: 2}
+	return s.execChunks(ctx, tx, mm, nil, len(members), func(args []any, i int) []any {
+		return append(args, members[i].opportunityID, members[i].contactID)
+	}, nil)
+}
+
+func (s *Store) updateOpportunityPrivacy(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	values := make(map[int64]bool, len(b.OpportunityPrivacy))
+	for _, p := range b.OpportunityPrivacy {
+		values[p.ID] = p.IsPrivate // the last update of an id wins
+	}
+	return updateGrouped(ctx, s, tx, s.t.opportunities, "is_private", "opportunity", values)
+}
+
+func (s *Store) updateContactShares(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	values := make(map[int64]int64, len(b.ContactShares))
+	for _, c := range b.ContactShares {
+		values[c.ID] = int64(c.ShareType) // the last update of an id wins
+	}
+	return updateGrouped(ctx, s, tx, s.t.contacts, "share_type", "contact", values)
+}
+
+// updateGrouped sets column to values[id] for every id: one UPDATE … WHERE
+// id IN (…) per value and chunk of ids. An id that matches no row is
+// ECONFLICT (SQLite and PostgreSQL count matched rows, changed or not).
+func updateGrouped[V comparable](ctx context.Context, s *Store, tx *sql.Tx, table, column, kind string, values map[int64]V) error {
+	// Ascending ids, grouped in order of their first id: concurrent
+	// writers lock rows in the same order.
+	all := make([]int64, 0, len(values))
+	for id := range values {
+		all = append(all, id)
+	}
+	slices.Sort(all)
+	groups := make(map[V][]int64)
+	var order []V
+	for _, id := range all {
+		v := values[id]
+		if _, ok := groups[v]; !ok {
+			order = append(order, v)
+		}
+		groups[v] = append(groups[v], id)
+	}
+	m := multiRow{head: `UPDATE ` + table + ` SET ` + column + ` = ? WHERE id IN (`, row: "?", tail: ")",
+		fixed: 1, rowVars: 1}
+	for _, v := range order {
+		ids := groups[v]
+		err := s.execChunks(ctx, tx, m, []any{v}, len(ids), func(args []any, i int) []any {
+			return append(args, ids[i])
+		}, func(start, end int, count int64) error {
+			if count == int64(end-start) {
+				return nil
+			}
+			return s.missing(ctx, tx, table, kind, ids[start:end])
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// missing returns the ECONFLICT error that names the first of ids that
+// table does not hold.
+func (s *Store) missing(ctx context.Context, tx *sql.Tx, table, kind string, ids []int64) error {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	found := make(map[int64]bool, len(ids))
+	m := multiRow{head: `SELECT id FROM ` + table + ` WHERE id IN (`, row: "?", tail: ")", rowVars: 1}
+	err := s.queryChunks(ctx, tx, m, nil, args, func(r *sql.Rows) error {
+		var id int64
+		err := r.Scan(&id)
+		found[id] = true
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if !found[id] {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "%s %d does not exist", kind, id)
+		}
+	}
+	return crmaccess.Errorf(crmaccess.ECONFLICT, "a %s to update does not exist", kind)
+}
+
+// Rules are stored as gorm-adapter lines: (ptype, v0, v1, '', '', '', '').
+
+func (s *Store) removeRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	// Row values against a VALUES list: SQLite (3.15+) needs a subquery on
+	// the right of a row-value IN, and PostgreSQL takes the same form.
+	m := multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE (ptype, v0, v1, v2, v3, v4, v5) IN (VALUES `,
+		row: "(?, ?, ?, '', '', '', '')", tail: ")", rowVars: 3}
+	var removed int64
+	err := s.execChunks(ctx, tx, m, nil, len(b.RemoveRules), func(args []any, i int) []any {
+		r := &b.RemoveRules[i]
+		return append(args, r.PType, r.V0, r.V1)
+	}, func(_, _ int, count int64) error {
+		removed += count
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if removed != int64(len(b.RemoveRules)) {
+		return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
+			int64(len(b.RemoveRules))-removed, len(b.RemoveRules))
+	}
+	return nil
+}
+
+func (s *Store) addRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	m := multiRow{head: `INSERT INTO ` + s.t.rules + ` (ptype, v0, v1, v2, v3, v4, v5) VALUES `,
+		row: "(?, ?, ?, '', '', '', '')", rowVars: 3}
+	return s.execChunks(ctx, tx, m, nil, len(b.AddRules), func(args []any, i int) []any {
+		r := &b.AddRules[i]
+		return append(args, r.PType, r.V0, r.V1)
+	}, nil)
+}
+
+func (s *Store) appendChanges(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	m := multiRow{head: `INSERT INTO ` + s.t.changes + ` (at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
+		before_private, before_share, before_list, before_admin,
+		after_private, after_share, after_list, after_admin) VALUES `,
+		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 14}
+	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
+		c := &b.Changes[i]
+		sec, nsec := unixParts(c.At)
+		return append(args, sec, nsec, c.Actor, string(c.Entity.Kind), c.Entity.ID, c.User,
+			c.Before.IsPrivate, int64(c.Before.ShareType), encodeList(c.Before.List), c.Before.Admin,
+			c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin)
+	}, nil)
+}

@@ -1,0 +1,337 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+const (
+	contactColumns = `c.id, c.is_company, c.company_name, c.first_name, c.last_name, c.title,
+		c.company_id, c.about, c.contact_stage, c.contact_type, c.created_sec, c.created_nsec,
+		c.create_by, c.share_type`
+	opportunityColumns = `id, title, description, create_by, responsible, contact_id, stage_id,
+		success_probability, expected_close_sec, expected_close_nsec, created_sec, created_nsec,
+		is_private`
+)
+
+// Opportunity returns one opportunity with its Members (ascending) and an
+// empty AccessList. It fails with ENOTFOUND when there is none, EINTERNAL
+// otherwise.
+func (s *Store) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
+	row := s.db.QueryRowContext(ctx, s.d.bind(`SELECT `+opportunityColumns+` FROM `+s.t.opportunities+` WHERE id = ?`), id)
+	var o crmaccess.Opportunity
+	var closeSec, closeNsec, createdSec, createdNsec int64
+	err := row.Scan(&o.ID, &o.Title, &o.Description, &o.CreateBy, &o.Responsible, &o.ContactID,
+		&o.StageID, &o.SuccessProbability, &closeSec, &closeNsec, &createdSec, &createdNsec, &o.IsPrivate)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, crmaccess.Errorf(crmaccess.ENOTFOUND, "opportunity %d not found", id)
+	}
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	o.ExpectedCloseDate = fromUnix(closeSec, closeNsec)
+	o.Created = fromUnix(createdSec, createdNsec)
+	err = queryEach(ctx, s.db,
+		s.d.bind(`SELECT contact_id FROM `+s.t.members+` WHERE opportunity_id = ? ORDER BY contact_id`),
+		[]any{id}, func(r *sql.Rows) error {
+			var m int64
+			if err := r.Scan(&m); err != nil {
+				return err
+			}
+			o.Members = append(o.Members, m)
+			return nil
+		})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return &o, nil
+}
+
+// Contacts returns the contacts of ids that exist, each once, in ascending
+// id order, with Tags filled and ManagerList empty. Errors are EINTERNAL.
+func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
+	args := distinctArgs(ids)
+	var out []crmaccess.Contact
+	m := multiRow{head: `SELECT ` + contactColumns + ` FROM ` + s.t.contacts + ` c WHERE c.id IN (`, row: "?", tail: ")", rowVars: 1}
+	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
+		c, err := scanContact(r)
+		out = append(out, c)
+		return err
+	})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	slices.SortFunc(out, func(a, b crmaccess.Contact) int { return cmp.Compare(a.ID, b.ID) })
+	if err := s.loadTags(ctx, out); err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return out, nil
+}
+
+// FindContacts returns every contact f matches, in ascending id order, with
+// Tags filled and ManagerList empty. SQL selects by tags, stage, type, list
+// view and creation range; the search text is matched in Go with
+// f.MatchSearch, the reference semantics. Errors are EINTERNAL.
+func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
+	if f == nil {
+		f = &crmaccess.ContactFilter{}
+	}
+	var where []string
+	var args []any
+	if keys := f.TagKeys(); len(keys) > 0 {
+		// The contacts that carry every key: as many distinct matching keys
+		// as asked for.
+		where = append(where, `c.id IN (SELECT t.contact_id FROM `+s.t.tags+` t WHERE t.tag_key IN (`+
+			placeholders(len(keys))+`) GROUP BY t.contact_id HAVING COUNT(DISTINCT t.tag_key) = ?)`)
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		args = append(args, len(keys))
+	}
+	if id, ok := f.StageID(); ok {
+		where = append(where, `c.contact_stage = ?`)
+		args = append(args, id)
+	}
+	if id, ok := f.TypeID(); ok {
+		where = append(where, `c.contact_type = ?`)
+		args = append(args, id)
+	}
+	switch f.ListView {
+	case crmaccess.ListCompany, crmaccess.ListPerson:
+		where = append(where, `c.is_company = ?`)
+		args = append(args, f.ListView == crmaccess.ListCompany)
+	case crmaccess.ListWithOpportunity:
+		where = append(where, `(EXISTS (SELECT 1 FROM `+s.t.opportunities+` o WHERE o.contact_id = c.id)
+			OR EXISTS (SELECT 1 FROM `+s.t.members+` m WHERE m.contact_id = c.id))`)
+	}
+	from, until := f.Range()
+	if !from.IsZero() {
+		sec, nsec := unixParts(from)
+		where = append(where, `c.created_sec >= ? AND (c.created_sec > ? OR c.created_nsec >= ?)`)
+		args = append(args, sec, sec, nsec)
+	}
+	if !until.IsZero() {
+		sec, nsec := unixParts(until)
+		where = append(where, `c.created_sec <= ? AND (c.created_sec < ? OR c.created_nsec < ?)`)
+		args = append(args, sec, sec, nsec)
+	}
+	query := `SELECT ` + contactColumns + ` FROM ` + s.t.contacts + ` c`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY c.id`
+	var out []crmaccess.Contact
+	err := queryEach(ctx, s.db, s.d.bind(query), args, func(r *sql.Rows) error {
+		c, err := scanContact(r)
+		if err == nil && f.MatchSearch(c.DisplayName()) {
+			out = append(out, c)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	if err := s.loadTags(ctx, out); err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return out, nil
+}
+
+func scanContact(r *sql.Rows) (crmaccess.Contact, error) {
+	var c crmaccess.Contact
+	var sec, nsec, share int64
+	err := r.Scan(&c.ID, &c.IsCompany, &c.CompanyName, &c.FirstName, &c.LastName, &c.Title,
+		&c.CompanyID, &c.About, &c.ContactStage, &c.ContactType, &sec, &nsec, &c.CreateBy, &share)
+	c.Created = fromUnix(sec, nsec)
+	c.ShareType = crmaccess.ShareType(share)
+	return c, err
+}
+
+// loadTags fills the Tags of contacts (sorted by id), a batch of contacts
+// per query.
+func (s *Store) loadTags(ctx context.Context, contacts []crmaccess.Contact) error {
+	if len(contacts) == 0 {
+		return nil
+	}
+	ids := make([]any, len(contacts))
+	for i, c := range contacts {
+		ids[i] = c.ID
+	}
+	m := multiRow{head: `SELECT contact_id, tag FROM ` + s.t.tags + ` WHERE contact_id IN (`, row: "?",
+		tail: ") ORDER BY contact_id, pos", rowVars: 1}
+	i := 0 // contacts and rows both ascend by id: walk them together
+	return s.queryChunks(ctx, s.db, m, nil, ids, func(r *sql.Rows) error {
+		var id int64
+		var tag string
+		if err := r.Scan(&id, &tag); err != nil {
+			return err
+		}
+		for i < len(contacts) && contacts[i].ID < id {
+			i++
+		}
+		if i == len(contacts) || contacts[i].ID != id {
+			return fmt.Errorf("tag of contact %d out of order", id)
+		}
+		contacts[i].Tags = append(contacts[i].Tags, tag)
+		return nil
+	})
+}
+
+// Users returns the users of ids that exist, each once, in ascending id
+// order. Errors are EINTERNAL.
+func (s *Store) Users(ctx context.Context, ids []string) ([]crmaccess.User, error) {
+	args := distinctArgs(ids)
+	var out []crmaccess.User
+	m := multiRow{head: `SELECT id, display_name, title, avatar_small, profile_url FROM ` + s.t.users + ` WHERE id IN (`,
+		row: "?", tail: ")", rowVars: 1}
+	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
+		var u crmaccess.User
+		err := r.Scan(&u.ID, &u.DisplayName, &u.Title, &u.AvatarSmall, &u.ProfileURL)
+		out = append(out, u)
+		return err
+	})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	slices.SortFunc(out, func(a, b crmaccess.User) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Stages returns the stages of ids that exist, each once, in ascending id
+// order. Errors are EINTERNAL.
+func (s *Store) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, error) {
+	args := distinctArgs(ids)
+	var out []crmaccess.Stage
+	m := multiRow{head: `SELECT id, title, description, color, sort_order, success_probability, stage_type FROM ` +
+		s.t.stages + ` WHERE id IN (`, row: "?", tail: ")", rowVars: 1}
+	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
+		var st crmaccess.Stage
+		err := r.Scan(&st.ID, &st.Title, &st.Description, &st.Color, &st.SortOrder, &st.SuccessProbability, &st.StageType)
+		out = append(out, st)
+		return err
+	})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	slices.SortFunc(out, func(a, b crmaccess.Stage) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Rules calls fn for every rule of the rule table, streaming the rows, and
+// returns fn's first error as it is. A line with more than two values is not
+// a crmaccess rule and fails the call with EINTERNAL. Other errors are
+// EINTERNAL.
+func (s *Store) Rules(ctx context.Context, fn func(crmaccess.Rule) error) error {
+	rows, err := s.gdb.WithContext(ctx).Raw(`SELECT COALESCE(ptype, ''), COALESCE(v0, ''), COALESCE(v1, ''),
+		COALESCE(v2, '') || COALESCE(v3, '') || COALESCE(v4, '') || COALESCE(v5, '') FROM ` + s.t.rules).Rows()
+	if err != nil {
+		return s.translate(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r crmaccess.Rule
+		var rest string
+		if err := rows.Scan(&r.PType, &r.V0, &r.V1, &rest); err != nil {
+			return s.translate(ctx, err)
+		}
+		if rest != "" {
+			return crmaccess.Internal(fmt.Errorf("rule table %s holds a line with more than two values (%s, %s, %s, …)",
+				s.t.rules, r.PType, r.V0, r.V1))
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return s.translate(ctx, rows.Err())
+}
+
+// Changes returns the change records of q.Entity or, with a zero Entity, of
+// q.User's admin role, oldest first. A zero query selects nothing. Errors
+// are EINTERNAL.
+func (s *Store) Changes(ctx context.Context, q crmaccess.ChangeQuery) ([]crmaccess.Change, error) {
+	query := `SELECT seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
+		before_private, before_share, before_list, before_admin,
+		after_private, after_share, after_list, after_admin FROM ` + s.t.changes
+	var args []any
+	switch {
+	case q.Entity != (crmaccess.Ref{}):
+		query += ` WHERE entity_kind = ? AND entity_id = ?`
+		args = []any{string(q.Entity.Kind), q.Entity.ID}
+	case q.User != "":
+		query += ` WHERE user_id = ? AND entity_kind = ''`
+		args = []any{q.User}
+	default:
+		return nil, nil
+	}
+	query += ` ORDER BY seq`
+	var out []crmaccess.Change
+	err := queryEach(ctx, s.db, s.d.bind(query), args, func(r *sql.Rows) error {
+		var c crmaccess.Change
+		var sec, nsec, beforeShare, afterShare int64
+		var kind, beforeList, afterList string
+		if err := r.Scan(&c.Seq, &sec, &nsec, &c.Actor, &kind, &c.Entity.ID, &c.User,
+			&c.Before.IsPrivate, &beforeShare, &beforeList, &c.Before.Admin,
+			&c.After.IsPrivate, &afterShare, &afterList, &c.After.Admin); err != nil {
+			return err
+		}
+		c.At = fromUnix(sec, nsec)
+		c.Entity.Kind = crmaccess.Kind(kind)
+		c.Before.ShareType = crmaccess.ShareType(beforeShare)
+		c.After.ShareType = crmaccess.ShareType(afterShare)
+		var err error
+		if c.Before.List, err = decodeList(beforeList); err != nil {
+			return err
+		}
+		if c.After.List, err = decodeList(afterList); err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return out, nil
+}
+
+// encodeList and decodeList keep a list as a JSON array; an empty list
+// reads back as nil.
+func encodeList(list []string) string {
+	if len(list) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(list) // a []string always marshals
+	return string(b)
+}
+
+func decodeList(s string) ([]string, error) {
+	var list []string
+	if err := json.Unmarshal([]byte(s), &list); err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return list, nil
+}
+
+// distinctArgs returns the distinct ids as query arguments.
+func distinctArgs[T int64 | string](ids []T) []any {
+	seen := make(map[T]bool, len(ids))
+	out := make([]any, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

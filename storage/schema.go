@@ -1,0 +1,218 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	gormadapter "github.com/casbin/gorm-adapter/v3"
+	"gorm.io/gorm"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// tables holds the names of the store's tables.
+type tables struct {
+	migrations    string
+	users         string
+	stages        string
+	contacts      string
+	tags          string
+	opportunities string
+	members       string
+	changes       string
+	rules         string // gorm-adapter's table, not prefixed
+}
+
+func newTables(prefix, rules string) tables {
+	return tables{
+		migrations:    prefix + "schema_migrations",
+		users:         prefix + "users",
+		stages:        prefix + "stages",
+		contacts:      prefix + "contacts",
+		tags:          prefix + "contact_tags",
+		opportunities: prefix + "opportunities",
+		members:       prefix + "opportunity_members",
+		changes:       prefix + "changes",
+		rules:         rules,
+	}
+}
+
+// A migration is one version of the schema. Migrations are never edited
+// once released: a change of schema is a new migration appended to the list.
+type migration struct {
+	version int64
+	name    string
+	sql     func(t tables, d dialect, prefix string) []string
+}
+
+var migrations = []migration{
+	{version: 1, name: "records and changes", sql: schemaV1},
+}
+
+// schemaV1 creates the record tables and the change table. Lists
+// (accessList, managerList) are rules, not columns. Times are Unix seconds
+// and nanoseconds (see unixParts).
+func schemaV1(t tables, d dialect, p string) []string {
+	return []string{
+		`CREATE TABLE ` + t.users + ` (
+			id           VARCHAR(64) PRIMARY KEY,
+			display_name TEXT NOT NULL,
+			title        TEXT NOT NULL,
+			avatar_small TEXT NOT NULL,
+			profile_url  TEXT NOT NULL
+		)`,
+		`CREATE TABLE ` + t.stages + ` (
+			id                  BIGINT PRIMARY KEY,
+			title               TEXT NOT NULL,
+			description         TEXT NOT NULL,
+			color               TEXT NOT NULL,
+			sort_order          BIGINT NOT NULL,
+			success_probability BIGINT NOT NULL,
+			stage_type          BIGINT NOT NULL
+		)`,
+		`CREATE TABLE ` + t.contacts + ` (
+			id            BIGINT PRIMARY KEY,
+			is_company    BOOLEAN NOT NULL,
+			company_name  TEXT NOT NULL,
+			first_name    TEXT NOT NULL,
+			last_name     TEXT NOT NULL,
+			title         TEXT NOT NULL,
+			company_id    BIGINT NOT NULL,
+			about         TEXT NOT NULL,
+			contact_stage BIGINT NOT NULL,
+			contact_type  BIGINT NOT NULL,
+			created_sec   BIGINT NOT NULL,
+			created_nsec  BIGINT NOT NULL,
+			create_by     TEXT NOT NULL,
+			share_type    BIGINT NOT NULL
+		)`,
+		`CREATE INDEX ` + p + `contacts_stage_idx ON ` + t.contacts + ` (contact_stage)`,
+		`CREATE INDEX ` + p + `contacts_type_idx ON ` + t.contacts + ` (contact_type)`,
+		`CREATE INDEX ` + p + `contacts_created_idx ON ` + t.contacts + ` (created_sec, created_nsec)`,
+		// A contact's tags in their order; tag_key is crmaccess.NormalizeTag
+		// computed in Go (SQL lower() is ASCII-only in SQLite).
+		`CREATE TABLE ` + t.tags + ` (
+			contact_id BIGINT NOT NULL REFERENCES ` + t.contacts + ` (id),
+			pos        BIGINT NOT NULL,
+			tag        TEXT NOT NULL,
+			tag_key    TEXT NOT NULL,
+			PRIMARY KEY (contact_id, pos)
+		)`,
+		`CREATE INDEX ` + p + `contact_tags_key_idx ON ` + t.tags + ` (tag_key, contact_id)`,
+		`CREATE TABLE ` + t.opportunities + ` (
+			id                  BIGINT PRIMARY KEY,
+			title               TEXT NOT NULL,
+			description         TEXT NOT NULL,
+			create_by           TEXT NOT NULL,
+			responsible         TEXT NOT NULL,
+			contact_id          BIGINT NOT NULL,
+			stage_id            BIGINT NOT NULL,
+			success_probability BIGINT NOT NULL,
+			expected_close_sec  BIGINT NOT NULL,
+			expected_close_nsec BIGINT NOT NULL,
+			created_sec         BIGINT NOT NULL,
+			created_nsec        BIGINT NOT NULL,
+			is_private          BOOLEAN NOT NULL
+		)`,
+		`CREATE INDEX ` + p + `opportunities_contact_idx ON ` + t.opportunities + ` (contact_id)`,
+		`CREATE TABLE ` + t.members + ` (
+			opportunity_id BIGINT NOT NULL REFERENCES ` + t.opportunities + ` (id),
+			contact_id     BIGINT NOT NULL,
+			PRIMARY KEY (opportunity_id, contact_id)
+		)`,
+		`CREATE INDEX ` + p + `opportunity_members_contact_idx ON ` + t.members + ` (contact_id)`,
+		// The change log: append-only, seq increasing. entity_kind is '' for
+		// a change of a user's admin role; lists are JSON arrays.
+		`CREATE TABLE ` + t.changes + ` (
+			seq            ` + d.serial() + `,
+			at_sec         BIGINT NOT NULL,
+			at_nsec        BIGINT NOT NULL,
+			actor          TEXT NOT NULL,
+			entity_kind    VARCHAR(32) NOT NULL,
+			entity_id      BIGINT NOT NULL,
+			user_id        VARCHAR(64) NOT NULL,
+			before_private BOOLEAN NOT NULL,
+			before_share   BIGINT NOT NULL,
+			before_list    TEXT NOT NULL,
+			before_admin   BOOLEAN NOT NULL,
+			after_private  BOOLEAN NOT NULL,
+			after_share    BIGINT NOT NULL,
+			after_list     TEXT NOT NULL,
+			after_admin    BOOLEAN NOT NULL
+		)`,
+		`CREATE INDEX ` + p + `changes_entity_idx ON ` + t.changes + ` (entity_kind, entity_id, seq)`,
+		`CREATE INDEX ` + p + `changes_user_idx ON ` + t.changes + ` (user_id, seq)`,
+	}
+}
+
+// migrate brings the schema up to date in one transaction: the versions not
+// yet recorded in the migrations table run in order, then the rule table is
+// created by gorm-adapter itself (AutoMigrate and its unique index), exactly
+// as a stock adapter over this database would create it. Concurrent openers
+// wait for each other (SQLite: the write lock; PostgreSQL: an advisory lock).
+func (s *Store) migrate(ctx context.Context, prefix string) error {
+	return s.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.d.postgres() {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockKey(s.t.migrations)).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS ` + s.t.migrations + ` (
+			version     BIGINT PRIMARY KEY,
+			name        TEXT NOT NULL,
+			applied_sec BIGINT NOT NULL
+		)`).Error; err != nil {
+			return err
+		}
+		if !s.d.postgres() {
+			// SQLite: take the write lock before reading, in case the
+			// caller's database begins deferred transactions.
+			if err := tx.Exec(`DELETE FROM ` + s.t.migrations + ` WHERE 1 = 0`).Error; err != nil {
+				return err
+			}
+		}
+		var applied []int64
+		if err := tx.Raw(`SELECT version FROM ` + s.t.migrations + ` ORDER BY version`).Scan(&applied).Error; err != nil {
+			return err
+		}
+		done := make(map[int64]bool, len(applied))
+		for _, v := range applied {
+			done[v] = true
+		}
+		if n := len(applied); n > 0 && applied[n-1] > migrations[len(migrations)-1].version {
+			return crmaccess.Errorf(crmaccess.EINVALID,
+				"storage: the database has schema version %d, newer than this library's %d",
+				applied[n-1], migrations[len(migrations)-1].version)
+		}
+		for _, m := range migrations {
+			if done[m.version] {
+				continue
+			}
+			for _, stmt := range m.sql(s.t, s.d, prefix) {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+				}
+			}
+			if err := tx.Exec(`INSERT INTO `+s.t.migrations+` (version, name, applied_sec) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().Unix()).Error; err != nil {
+				return err
+			}
+		}
+		// The rule table's name is not prefixed: it is the adapter's own.
+		if _, err := gormadapter.NewAdapterByDBUseTableName(tx, "", s.t.rules); err != nil {
+			return fmt.Errorf("rule table %s: %w", s.t.rules, err)
+		}
+		return nil
+	})
+}
+
+// lockKey is the advisory lock that serializes the migrations of one set of
+// tables on PostgreSQL.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("crmaccess:" + strings.ToLower(name)))
+	return int64(h.Sum64())
+}

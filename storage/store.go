@@ -1,0 +1,152 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"regexp"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// Default table names.
+const (
+	DefaultTablePrefix = "crm_"
+	DefaultRuleTable   = "casbin_rule" // gorm-adapter's default table
+)
+
+// Options tune a Store; a nil *Options means the defaults.
+type Options struct {
+	// TablePrefix starts the name of every table of the store except the
+	// rule table, so that the store's tables stay apart from the caller's.
+	// Lower-case letters, digits and underscores; "" means
+	// DefaultTablePrefix.
+	TablePrefix string
+	// RuleTable is the name of the policy table, in gorm-adapter's layout
+	// (id, ptype, v0..v5). Lower-case letters, digits and underscores,
+	// optionally schema-qualified ("schema.table"); "" means
+	// DefaultRuleTable.
+	RuleTable string
+	// BatchSize caps the rows one multi-row statement writes or one IN list
+	// names. 0 means as many as fit in SQLite's limit of 32,766 bound
+	// variables; a larger value is lowered to fit that limit.
+	BatchSize int
+}
+
+// Store keeps records, rules and change records in a SQL database through
+// GORM. It implements crmaccess.Store and is safe for concurrent use.
+type Store struct {
+	gdb       *gorm.DB
+	db        *sql.DB
+	d         dialect
+	t         tables
+	batchSize int
+	owned     bool // the Store opened db and closes it
+}
+
+var _ crmaccess.Store = (*Store)(nil)
+
+// sqliteParams are the connection parameters of Open (go-sqlite3 names):
+// WAL lets readers run beside the writer; the busy timeout makes a writer
+// wait for another instead of failing; immediate transactions take the write
+// lock at BEGIN, so a transaction never fails upgrading from read to write.
+const sqliteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
+
+// Open opens (creating it if needed) the SQLite database file at path and
+// migrates its schema. The Store owns the database: Close closes it. Errors
+// carry EINVALID for bad options or path, EINTERNAL otherwise.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if path == "" || path == ":memory:" {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: Open needs the path of a database file")
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqliteParams
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		return nil, crmaccess.Internal(err)
+	}
+	s, err := newStore(ctx, db, opts, true)
+	if err != nil {
+		if sqlDB, dbErr := db.DB(); dbErr == nil {
+			sqlDB.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Store over a database the caller opened (SQLite or
+// PostgreSQL) and migrates the schema: the store's tables (TablePrefix) and
+// the rule table, if missing. The caller's own tables are left alone, and
+// Close does not close db. Errors carry EINVALID for bad options or an
+// unsupported database, EINTERNAL otherwise.
+func New(ctx context.Context, db *gorm.DB, opts *Options) (*Store, error) {
+	if db == nil {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: New needs a database")
+	}
+	return newStore(ctx, db, opts, false)
+}
+
+var (
+	prefixPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	tablePattern  = regexp.MustCompile(`^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$`)
+)
+
+func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.TablePrefix == "" {
+		o.TablePrefix = DefaultTablePrefix
+	}
+	if o.RuleTable == "" {
+		o.RuleTable = DefaultRuleTable
+	}
+	// Names go into SQL unquoted; lower case keeps them the same in every
+	// dialect (PostgreSQL folds unquoted names to lower case).
+	if !prefixPattern.MatchString(o.TablePrefix) {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: table prefix %q is not lower-case letters, digits and underscores", o.TablePrefix)
+	}
+	if !tablePattern.MatchString(o.RuleTable) {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: rule table %q is not lower-case letters, digits and underscores", o.RuleTable)
+	}
+	if o.BatchSize < 0 {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: batch size %d is negative", o.BatchSize)
+	}
+	d := dialect{name: gdb.Dialector.Name()}
+	if d.name != "sqlite" && d.name != "postgres" {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: database %q is not supported (sqlite, postgres)", d.name)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, crmaccess.Internal(err)
+	}
+	s := &Store{
+		gdb:       gdb,
+		db:        sqlDB,
+		d:         d,
+		t:         newTables(o.TablePrefix, o.RuleTable),
+		batchSize: o.BatchSize,
+		owned:     owned,
+	}
+	if err := s.migrate(ctx, o.TablePrefix); err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return s, nil
+}
+
+// Close releases the database if the Store opened it (Open); a caller's
+// database (New) stays open.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return crmaccess.Internal(err)
+	}
+	return nil
+}
