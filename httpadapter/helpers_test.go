@@ -278,3 +278,10 @@ func (p *portal) opportunityState(t testing.TB, id int64) *crmaccess.Opportunity
 	}
 	return o
 }
+
+// unsizedReader hides the length of its reader from net/http.
+type unsizedReader struct{ r io.Reader }
+
+func (u *unsizedReader) Read(b []byte) (int, error) { return u.r.Read(b) }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
