@@ -1,0 +1,223 @@
+// Command server is crmaccess's quick start: it serves the two ONLYOFFICE
+// CRM access endpoints over a SQLite file, filled on first start with a demo
+// portal, and authenticates with the demo users' bearer tokens.
+//
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-db crmaccess.db] [-fixtures FILE]
+//
+// -fixtures loads FILE (the fixture format of crmaccess.ParseFixture) into an
+// empty database instead of the demo portal; on a database that already
+// holds data it refuses and exits with status 1. A later start on the same
+// file keeps its data and its tokens.
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/httpadapter"
+	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
+)
+
+//go:embed demo.json
+var demoPortal []byte
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole program: it returns the exit status once ctx is done
+// (the server then shuts down cleanly) or something failed.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	dbPath := fs.String("db", "crmaccess.db", "SQLite database file (created if missing)")
+	fixtures := fs.String("fixtures", "", "load this fixture file into an empty database instead of the demo portal")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "server: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "server: "+format+"\n", a...)
+		return 1
+	}
+
+	db, err := openDB(*dbPath)
+	if err != nil {
+		return fail("open %s: %v", *dbPath, err)
+	}
+	defer closeDB(db)
+	if err := db.WithContext(ctx).AutoMigrate(&demoToken{}); err != nil {
+		return fail("open %s: %v", *dbPath, err)
+	}
+	store, err := storage.New(ctx, db, nil)
+	if err != nil {
+		return fail("open %s: %v", *dbPath, err)
+	}
+	engine, err := policy.New()
+	if err != nil {
+		return fail("%v", err)
+	}
+	svc, err := crmaccess.NewService(ctx, store, engine, nil)
+	if err != nil {
+		return fail("load the access rules of %s: %v", *dbPath, err)
+	}
+
+	// The data set: the demo portal, or -fixtures.
+	data, source := demoPortal, "the demo portal"
+	if *fixtures != "" {
+		if data, err = os.ReadFile(*fixtures); err != nil {
+			return fail("%v", err)
+		}
+		source = *fixtures
+	}
+	fx, err := crmaccess.ParseFixture(bytes.NewReader(data))
+	if err != nil {
+		return fail("%s: %s", source, crmaccess.ErrorMessage(err))
+	}
+	switch err := svc.Import(ctx, fx); {
+	case err == nil:
+		if err := saveTokens(ctx, db, fx); err != nil {
+			return fail("save the tokens of %s: %v", source, err)
+		}
+		fmt.Fprintf(stdout, "Loaded %s into %s: %d users, %d stages, %d contacts, %d opportunities.\n",
+			source, *dbPath, len(fx.Users), len(fx.Stages), len(fx.Contacts), len(fx.Opportunities))
+	case crmaccess.ErrorCode(err) == crmaccess.ECONFLICT && *fixtures != "":
+		return fail("%s already holds data; -fixtures loads only into an empty database (pick a new -db file)", *dbPath)
+	case crmaccess.ErrorCode(err) == crmaccess.ECONFLICT:
+		fmt.Fprintf(stdout, "Using the data already in %s.\n", *dbPath)
+	default:
+		return fail("load %s: %v", source, err)
+	}
+
+	tokens, err := loadTokens(ctx, db)
+	if err != nil {
+		return fail("read the tokens: %v", err)
+	}
+	if err := printTokens(ctx, stdout, svc, tokens); err != nil {
+		return fail("read the users: %v", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(httpadapter.DefaultPrefix+"/", httpadapter.New(svc, bearer(tokens), &httpadapter.Options{Logger: log}))
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(httpadapter.OpenAPI())
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "crmaccess demo server\n\nPUT %s/opportunity/{id}/access\nPUT %s/contact/filter/access\nGET /openapi.yaml\n",
+			httpadapter.DefaultPrefix, httpadapter.DefaultPrefix)
+	})
+	srv := &http.Server{
+		Handler:           logRequests(log, mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprintf(stdout, "Listening on http://%s (Ctrl-C stops).\n", ln.Addr())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fail("%v", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fail("shutdown: %v", err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// openDB opens the SQLite file the way storage.Open does (WAL, a busy
+// timeout, immediate transactions), but as the program's own *gorm.DB, so
+// the token table lives in the same file.
+func openDB(path string) (*gorm.DB, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
+	return gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+// logRequests writes one structured log line per request.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Int64("bytes", rec.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", r.RemoteAddr),
+		)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+var errNoToken = errors.New("no bearer token")
