@@ -104,18 +104,6 @@ func allContacts(t *testing.T, s crmaccess.Store) []crmaccess.Contact {
 	return cs
 }
 
-func contact(t *testing.T, s crmaccess.Store, id int64) *crmaccess.Contact {
-	t.Helper()
-	cs, err := s.Contacts(t.Context(), []int64{id})
-	if err != nil {
-		t.Fatalf("Contacts: %v", err)
-	}
-	if len(cs) == 0 {
-		return nil
-	}
-	return &cs[0]
-}
-
 func changes(t *testing.T, s crmaccess.Store, q crmaccess.ChangeQuery) []crmaccess.Change {
 	t.Helper()
 	cs, err := s.Changes(t.Context(), q)
