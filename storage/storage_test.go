@@ -312,6 +312,40 @@ func TestTableNameOptions(t *testing.T) {
 	}
 }
 
+func TestSchemaQualifiedRuleTable(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			db, prefix := b.open(t)
+			schema := prefix + "policies"
+			opts := &storage.Options{TablePrefix: prefix, RuleTable: schema + ".casbin_rule"}
+			if b.name != "postgres" {
+				if _, err := storage.New(t.Context(), db, opts); crmaccess.ErrorCode(err) != crmaccess.EINVALID {
+					t.Fatalf("New with rule table %s: %v, want EINVALID", opts.RuleTable, err)
+				}
+				return
+			}
+			if err := db.Exec(`CREATE SCHEMA ` + schema).Error; err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+			s, err := storage.New(t.Context(), db, opts)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			rule := crmaccess.Rule{PType: "g", V0: "contact:1", V1: "11111111-1111-1111-1111-111111111111"}
+			commit(t, s, &crmaccess.Batch{AddRules: []crmaccess.Rule{rule}})
+			var n int64
+			if err := db.Table(opts.RuleTable).Count(&n).Error; err != nil || n != 1 {
+				t.Errorf("%s holds %d lines (%v), want 1", opts.RuleTable, n, err)
+			}
+			commit(t, s, &crmaccess.Batch{RemoveRules: []crmaccess.Rule{rule}})
+			if got := ruleList(t, s); len(got) != 0 {
+				t.Errorf("rules after removal = %v", got)
+			}
+		})
+	}
+}
+
 func TestBadOptionsAreInvalid(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crm.db")
 	for _, opts := range []*storage.Options{

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/url"
 	"regexp"
+	"strings"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -28,7 +29,7 @@ type Options struct {
 	TablePrefix string
 	// RuleTable is the name of the policy table, in gorm-adapter's layout
 	// (id, ptype, v0..v5). Lower-case letters, digits and underscores,
-	// optionally schema-qualified ("schema.table"); "" means
+	// schema-qualified ("schema.table") on PostgreSQL only; "" means
 	// DefaultRuleTable.
 	RuleTable string
 	// BatchSize caps the rows one multi-row statement writes or one IN list
@@ -120,6 +121,11 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 	d := dialect{name: gdb.Dialector.Name()}
 	if d.name != "sqlite" && d.name != "postgres" {
 		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: database %q is not supported (sqlite, postgres)", d.name)
+	}
+	if strings.Contains(o.RuleTable, ".") && !d.postgres() {
+		// gorm-adapter names the unique index "schema.table"'s way, which
+		// only PostgreSQL accepts.
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: a schema-qualified rule table (%q) needs PostgreSQL", o.RuleTable)
 	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
