@@ -2,7 +2,6 @@ package policy
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,13 +230,4 @@ func (x *index) visit(k recordKey, fn func(links []link)) {
 
 func (x *index) isAdmin(user uint32) bool {
 	return user != 0 && (*x.admins.Load())[user]
-}
-
-// objectName is the policy name of a record key.
-func objectName(k recordKey) string {
-	kind := crmaccess.KindOpportunity
-	if k.kind == 1 {
-		kind = crmaccess.KindContact
-	}
-	return string(kind) + ":" + strconv.FormatInt(k.id, 10)
 }

@@ -116,6 +116,3 @@ func checkRule(r crmaccess.Rule) error {
 	}
 	return nil
 }
-
-// line is the one place a rule becomes Casbin's []string.
-func line(r crmaccess.Rule) []string { return []string{r.V0, r.V1} }
