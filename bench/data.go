@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"gorm.io/gorm"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/bench/dataset"
+	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
+)
+
+// grantSet is one grant data set, in a crmaccess database and in the
+// baseline's, both loaded in this process.
+type grantSet struct {
+	n     int // grants asked for
+	fx    *crmaccess.Fixture
+	rules int // crmaccess's rule lines (= the baseline's p lines)
+
+	crmPath string
+	store   *storage.Store
+	svc     *crmaccess.Service
+
+	aclPath string
+	aclDB   *gorm.DB
+	acl     *casbin.Enforcer
+}
+
+func (g *grantSet) close() {
+	if g.store != nil {
+		g.store.Close()
+	}
+	if g.aclDB != nil {
+		closeGorm(g.aclDB)
+	}
+}
+
+// newService opens a store and a service over it (storage.Open, policy.New,
+// crmaccess.NewService: the cold start of row 5).
+func newService(ctx context.Context, path string) (*storage.Store, *crmaccess.Service, error) {
+	st, err := storage.Open(ctx, path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := policy.New()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	svc, err := crmaccess.NewService(ctx, st, eng, nil)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, svc, nil
+}
+
+// buildGrants writes every grant set: crmaccess's through Service.Import
+// of a generated fixture (one transaction of multi-row inserts), the
+// baseline's through gorm-adapter's AddPolicies in batches; then loads the
+// baseline's enforcer (gorm-adapter LoadPolicy).
+func (h *harness) buildGrants() error {
+	for _, n := range h.cfg.grants {
+		g := &grantSet{n: n, fx: dataset.Grants(n),
+			crmPath: h.path(fmt.Sprintf("crm-%s.db", count(n))), aclPath: h.path(fmt.Sprintf("acl-%s.db", count(n)))}
+		h.grants = append(h.grants, g)
+		g.rules = len(dataset.Rules(g.fx))
+		var err error
+		crmTime := timeIt(func() {
+			if g.store, g.svc, err = newService(h.ctx, g.crmPath); err == nil {
+				err = g.svc.Import(h.ctx, g.fx)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("crmaccess data set %s: %w", count(n), err)
+		}
+		lines := dataset.ACLLines(g.fx)
+		if len(lines) != g.rules {
+			return fmt.Errorf("data set %s: %d baseline lines for %d crmaccess rules", count(n), len(lines), g.rules)
+		}
+		if g.aclDB, err = openGorm(g.aclPath); err != nil {
+			return err
+		}
+		if h.sqliteV == "" {
+			h.sqliteV = sqliteVersion(g.aclDB)
+		}
+		aclTime := timeIt(func() { err = buildACL(g.aclDB, lines) })
+		if err != nil {
+			return fmt.Errorf("baseline data set %s: %w", count(n), err)
+		}
+		var loadTime time.Duration
+		if h.wants("1237") {
+			loadTime = timeIt(func() { g.acl, err = openACL(g.aclDB) })
+			if err != nil {
+				return fmt.Errorf("baseline enforcer %s: %w", count(n), err)
+			}
+		}
+		h.logf("grants %s: %d rules, %d opportunities; crmaccess Import %s, baseline AddPolicies %s, baseline LoadPolicy %s",
+			count(n), g.rules, len(g.fx.Opportunities), crmTime.Round(time.Millisecond),
+			aclTime.Round(time.Millisecond), loadTime.Round(time.Millisecond))
+		h.note("data set %s grants: %s rule lines (%s opportunities, %s companies, 1,000 users); built in %s by crmaccess (Service.Import of a generated fixture: one transaction of multi-row INSERTs) and in %s by the baseline (gorm-adapter AddPolicies, %s lines a call)",
+			count(n), group(float64(g.rules)), group(float64(len(g.fx.Opportunities))), group(float64(len(g.fx.Contacts))),
+			crmTime.Round(time.Millisecond), aclTime.Round(time.Millisecond), group(adapterBatch))
+	}
+	return nil
+}
+
+// contactSet is the data set of the filter rows.
+type contactSet struct {
+	fx    *crmaccess.Fixture
+	path  string
+	db    *gorm.DB // caller-owned: the raw inserts share its connections
+	store *storage.Store
+	svc   *crmaccess.Service
+}
+
+func (c *contactSet) close() {
+	if c.store != nil {
+		c.store.Close()
+	}
+	if c.db != nil {
+		closeGorm(c.db)
+	}
+}
+
+func (h *harness) buildContacts() error {
+	c := &contactSet{fx: dataset.Contacts(h.cfg.contacts), path: h.path("contacts.db")}
+	h.contacts = c
+	var err error
+	if c.db, err = openGorm(c.path); err != nil {
+		return err
+	}
+	if h.sqliteV == "" {
+		h.sqliteV = sqliteVersion(c.db)
+	}
+	d := timeIt(func() {
+		if c.store, err = storage.New(h.ctx, c.db, nil); err != nil {
+			return
+		}
+		var eng *policy.Engine
+		if eng, err = policy.New(); err != nil {
+			return
+		}
+		if c.svc, err = crmaccess.NewService(h.ctx, c.store, eng, nil); err != nil {
+			return
+		}
+		err = c.svc.Import(h.ctx, c.fx)
+	})
+	if err != nil {
+		return fmt.Errorf("contacts data set: %w", err)
+	}
+	h.logf("contacts: %d contacts (%d match the filter), imported in %s", len(c.fx.Contacts), h.cfg.contacts, d.Round(time.Millisecond))
+	h.note("contacts data set: %s contacts with 1 to 4 tags, stages and types, %s of them matching the filter (tag %q, stage %d, type %d) and shared; imported in %s",
+		group(float64(len(c.fx.Contacts))), group(float64(h.cfg.contacts)), dataset.FilterTag, dataset.FilterStage,
+		dataset.FilterType, d.Round(time.Millisecond))
+	return nil
+}

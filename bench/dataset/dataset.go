@@ -1,0 +1,172 @@
+// Package dataset generates the data sets of crmaccess's benchmarks, spread
+// as a CRM has them: 1,000 users; opportunities, a tenth of them private and
+// open to a few users each, every one with a creator and a responsible user;
+// and contacts with tags, stages and types for the filter rows. Everything
+// is deterministic (fixed seeds), so two runs measure the same data.
+//
+// The harness (go run ./bench) and the go test benchmarks both use it.
+package dataset
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/policy"
+)
+
+// UserCount is how many users every data set has.
+const UserCount = 1000
+
+// UserID is the canonical GUID of user i (0 ≤ i < UserCount).
+func UserID(i int) string {
+	return fmt.Sprintf("%08x-0000-4000-8000-%012x", 0xbe4c0000+i, i)
+}
+
+// created is the creation time of the generated records: a fixed day, so
+// that two runs write the same rows.
+var created = time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func users(admins ...int) []crmaccess.FixtureUser {
+	out := make([]crmaccess.FixtureUser, UserCount)
+	for i := range out {
+		out[i] = crmaccess.FixtureUser{ID: UserID(i), DisplayName: fmt.Sprintf("User %d", i), Title: "Sales manager"}
+	}
+	for _, a := range admins {
+		out[a].Admin = true
+	}
+	return out
+}
+
+func stages() []crmaccess.FixtureStage {
+	names := []string{"Initial contact", "Discussion", "Proposal", "Negotiation", "Won", "Lost"}
+	out := make([]crmaccess.FixtureStage, len(names))
+	for i, n := range names {
+		out[i] = crmaccess.FixtureStage{ID: int64(i + 1), Title: n, Color: "#B9AFD3", SortOrder: i,
+			SuccessProbability: 10 * (i + 1)}
+	}
+	return out
+}
+
+// distinctUsers draws k distinct users other than the excluded ones.
+func distinctUsers(r *rand.Rand, k int, exclude ...int) []int {
+	out := make([]int, 0, k)
+	for len(out) < k {
+		u := r.IntN(UserCount)
+		ok := true
+		for _, e := range append(exclude, out...) {
+			if e == u {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Grants returns a portal whose access rules number about n lines (never
+// fewer): companies that are shared (one line each) and opportunities, one
+// in ten private with an accessList of 2 to 5 users; every opportunity has
+// a creator and a different responsible user, and the list names neither
+// (so each rule is one distinct plain ACL line, see ACLLines). No user is
+// an admin.
+func Grants(n int) *crmaccess.Fixture {
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	f := &crmaccess.Fixture{Users: users(), Stages: stages()}
+	// About 3.25 lines an opportunity; one company for 50 opportunities.
+	companies := max(1, n/163)
+	for i := 1; i <= companies; i++ {
+		f.Contacts = append(f.Contacts, crmaccess.FixtureContact{ID: int64(i), IsCompany: true,
+			CompanyName: fmt.Sprintf("Company %d", i), Tags: []string{"customer"}, Created: crmaccess.FixtureTime{Time: created},
+			CreateBy: UserID(r.IntN(UserCount))})
+	}
+	lines := companies
+	for id := int64(1); lines < n; id++ {
+		people := distinctUsers(r, 2)
+		o := crmaccess.FixtureOpportunity{
+			ID: id, Title: fmt.Sprintf("Deal %d", id), Description: "Generated opportunity",
+			CreateBy: UserID(people[0]), Responsible: UserID(people[1]),
+			ContactID: int64(1 + r.IntN(companies)), StageID: int64(1 + r.IntN(6)), SuccessProbability: 50,
+			ExpectedCloseDate: crmaccess.FixtureTime{Time: created.AddDate(0, 3, 0)},
+			Created:           crmaccess.FixtureTime{Time: created},
+		}
+		lines += 2
+		if r.IntN(10) == 0 {
+			o.IsPrivate = true
+			for _, u := range distinctUsers(r, 2+r.IntN(4), people...) {
+				o.AccessList = append(o.AccessList, UserID(u))
+			}
+			lines += len(o.AccessList)
+		} else {
+			lines++
+		}
+		f.Opportunities = append(f.Opportunities, o)
+	}
+	return f
+}
+
+// Rules returns the access rules crmaccess stores for f (the admin rules,
+// the contacts' and the opportunities' rules), as Service.Import writes
+// them.
+func Rules(f *crmaccess.Fixture) []crmaccess.Rule {
+	var out []crmaccess.Rule
+	for _, u := range f.Users {
+		if u.Admin {
+			out = append(out, policy.AdminRule(u.ID))
+		}
+	}
+	for _, c := range f.Contacts {
+		share := crmaccess.ShareReadWrite
+		if c.ShareType != nil {
+			share = *c.ShareType
+		}
+		out = append(out, policy.ContactRules(&crmaccess.Contact{ID: c.ID, ShareType: share, ManagerList: c.ManagerList})...)
+	}
+	for _, o := range f.Opportunities {
+		out = append(out, policy.OpportunityRules(&crmaccess.Opportunity{ID: o.ID, CreateBy: o.CreateBy,
+			Responsible: o.Responsible, IsPrivate: o.IsPrivate, AccessList: o.AccessList})...)
+	}
+	return out
+}
+
+// Check is one read check: a user and a record.
+type Check struct {
+	User string
+	Ref  crmaccess.Ref
+}
+
+// Checks returns count read checks of random users on random opportunities
+// of f; the same seed gives the same checks.
+func Checks(f *crmaccess.Fixture, count int, seed uint64) []Check {
+	r := rand.New(rand.NewPCG(seed, 7))
+	out := make([]Check, count)
+	for i := range out {
+		o := &f.Opportunities[r.IntN(len(f.Opportunities))]
+		out[i] = Check{User: UserID(r.IntN(UserCount)), Ref: crmaccess.OpportunityRef(o.ID)}
+	}
+	return out
+}
+
+// DistinctCheck returns the k-th of a sequence of distinct (user, record)
+// pairs over opportunities 1 to records (as Grants numbers them): k and
+// k' < UserCount × records give different pairs.
+func DistinctCheck(records, k int) Check {
+	// k / UserCount walks the records in a stride coprime with their count.
+	stride := 7919
+	for gcd(stride, records) != 1 {
+		stride += 2
+	}
+	rec := (k / UserCount % records) * stride % records
+	return Check{User: UserID(k % UserCount), Ref: crmaccess.OpportunityRef(int64(rec + 1))}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}

@@ -1,0 +1,252 @@
+// Command bench is crmaccess's benchmark harness: it builds the data sets
+// (SQLite files in a temporary directory, removed at the end), measures
+// every row of issue 4 for crmaccess and, in the same run, for the baseline
+// (a plain Casbin ACL model through gorm-adapter), and prints one table.
+//
+//	go run ./bench -size full    # 1k, 100k and 1M grants; under 10 minutes on 2 cores
+//	go run ./bench -size small   # the same rows on small data, for CI
+//
+// Rows that measure a cold heap (cold start, distinct checks, the streamed
+// filter answer) run in a fresh child process: the harness re-executes
+// itself with -child.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// config holds the sizes and repetitions of one mode.
+type config struct {
+	name string
+
+	grants   []int // the grant data sets, ascending; the last is the large one
+	contacts int   // matching contacts of the filter rows
+
+	checkReps, checksPerRep int         // row 1, crmaccess
+	baselineChecks          map[int]int // row 1, baseline samples by grant count
+	scaleReps               int         // row 2
+	scaleWindow             time.Duration
+	baselineScaleChecks     int // row 2, baseline checks a goroutine
+	changeReps, changes     int // row 3, crmaccess
+	baselineChanges         int // row 3, baseline samples
+	filterReps              int // row 4
+	coldReps, baselineCold  int // row 5, child processes
+	distinct                int // row 6, crmaccess checks
+	baselineDistinct        int // row 6, baseline checks (extrapolated to distinct)
+	httpRuns                int // row 7
+	httpWindow              time.Duration
+	httpMaxRequests         int
+	httpClients             int
+	filterCalls             int // row 8
+}
+
+var configs = map[string]config{
+	"full": {
+		name: "full", grants: []int{1_000, 100_000, 1_000_000}, contacts: 100_000,
+		checkReps: 3, checksPerRep: 300_000,
+		baselineChecks: map[int]int{1_000: 2_000, 100_000: 20, 1_000_000: 5},
+		scaleReps:      5, scaleWindow: 500 * time.Millisecond, baselineScaleChecks: 3,
+		changeReps: 3, changes: 200, baselineChanges: 5,
+		filterReps: 3,
+		coldReps:   3, baselineCold: 3,
+		distinct: 10_000_000, baselineDistinct: 500_000,
+		httpRuns: 3, httpWindow: 5 * time.Second, httpMaxRequests: 30_000, httpClients: 16,
+		filterCalls: 3,
+	},
+	"small": {
+		name: "small", grants: []int{1_000, 5_000, 20_000}, contacts: 2_000,
+		checkReps: 3, checksPerRep: 20_000,
+		baselineChecks: map[int]int{1_000: 200, 5_000: 50, 20_000: 20},
+		scaleReps:      3, scaleWindow: 100 * time.Millisecond, baselineScaleChecks: 20,
+		changeReps: 3, changes: 50, baselineChanges: 5,
+		filterReps: 2,
+		coldReps:   2, baselineCold: 2,
+		distinct: 200_000, baselineDistinct: 20_000,
+		httpRuns: 2, httpWindow: time.Second, httpMaxRequests: 2_000, httpClients: 16,
+		filterCalls: 2,
+	},
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("bench: ")
+	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
+	rows := flag.String("rows", "", "comma-separated rows to run (1-8); all when empty")
+	child := flag.String("child", "", "internal: run one measurement in this fresh process")
+	db := flag.String("db", "", "internal: the database of -child")
+	n := flag.Int("n", 0, "internal: a count for -child")
+	m := flag.Int("m", 0, "internal: a second count for -child")
+	flag.Parse()
+
+	if *child != "" {
+		if err := runChild(*child, childArgs{DB: *db, N: *n, M: *m}); err != nil {
+			log.Fatalf("child %s: %v", *child, err)
+		}
+		return
+	}
+	cfg, ok := configs[*size]
+	if !ok {
+		log.Fatalf("-size %q: want full or small", *size)
+	}
+	want := map[string]bool{}
+	for _, r := range strings.Split(*rows, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			want[r] = true
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, cfg, want, os.Stdout, os.Stderr); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run builds the data sets in a temporary directory, measures the rows and
+// prints the table to out; progress goes to progress.
+func run(ctx context.Context, cfg config, want map[string]bool, out, progress io.Writer) error {
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "crmaccess-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	h := &harness{ctx: ctx, cfg: cfg, dir: dir, progress: progress, want: want}
+	defer h.close()
+	h.logf("mode %s, GOMAXPROCS %d, data in a temporary directory", cfg.name, runtime.GOMAXPROCS(0))
+	steps := []struct {
+		rows, name string
+		fn         func() error
+	}{
+		{"1234567", "build the grant data sets", h.buildGrants},
+		{"48", "build the contacts data set", h.buildContacts},
+		{"5", "row 5, cold start", h.coldStart},
+		{"6", "row 6, distinct checks", h.distinctChecks},
+		{"1", "row 1, read checks", h.readChecks},
+		{"2", "row 2, two goroutines", h.scaling},
+		{"3", "row 3, opportunity access change", h.opportunityChanges},
+		{"7", "row 7, HTTP PUT", h.httpPut},
+		{"4", "row 4, filter call", h.filterCall},
+		{"8", "row 8, HTTP filter call", h.httpFilter},
+	}
+	for _, s := range steps {
+		if !h.wants(s.rows) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h.logf("%s (%s so far)", s.name, time.Since(start).Round(time.Second))
+		if err := s.fn(); err != nil {
+			return err
+		}
+	}
+	slices.SortStableFunc(h.results, func(a, b result) int { return strings.Compare(a.row, b.row) })
+	fmt.Fprintf(out, "\ncrmaccess benchmark, %s mode: %s\n\n", cfg.name, h.machine())
+	printTable(out, h.results)
+	fmt.Fprintln(out)
+	// Notes on the data sets first, then by row.
+	slices.SortStableFunc(h.notes, func(a, b string) int { return strings.Compare(noteKey(a), noteKey(b)) })
+	for _, n := range h.notes {
+		fmt.Fprintln(out, "- "+n)
+	}
+	fmt.Fprintf(out, "- whole run: %s\n", time.Since(start).Round(time.Second))
+	return nil
+}
+
+// noteKey orders notes: "row N…" by N, others first.
+func noteKey(n string) string {
+	if rest, ok := strings.CutPrefix(n, "row "); ok && rest != "" {
+		return "1" + rest[:1]
+	}
+	return "0"
+}
+
+// harness holds the data sets and the results of one run.
+type harness struct {
+	ctx      context.Context
+	cfg      config
+	dir      string
+	progress io.Writer
+	want     map[string]bool
+
+	grants   []*grantSet
+	contacts *contactSet
+	sqliteV  string
+	stock    *distinctResult // row 6's stock Casbin, a reference for rows 1 and 2
+
+	results []result
+	notes   []string
+}
+
+func (h *harness) wants(rows string) bool {
+	if len(h.want) == 0 {
+		return true
+	}
+	for _, r := range rows {
+		if h.want[string(r)] {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *harness) logf(format string, args ...any) {
+	fmt.Fprintf(h.progress, "bench: "+format+"\n", args...)
+}
+
+func (h *harness) add(r result) { h.results = append(h.results, r) }
+func (h *harness) note(format string, args ...any) {
+	h.notes = append(h.notes, fmt.Sprintf(format, args...))
+}
+
+func (h *harness) path(name string) string { return filepath.Join(h.dir, name) }
+
+// large is the largest grant set.
+func (h *harness) large() *grantSet { return h.grants[len(h.grants)-1] }
+
+func (h *harness) close() {
+	for _, g := range h.grants {
+		g.close()
+	}
+	if h.contacts != nil {
+		h.contacts.close()
+	}
+}
+
+// machine describes where the figures come from.
+func (h *harness) machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s), GOMAXPROCS %d, %s, SQLite %s", runtime.NumCPU(), cpu,
+		runtime.GOMAXPROCS(0), runtime.Version(), h.sqliteV)
+}
+
+// count prints n with a k or M suffix: 1k, 100k, 1M.
+func count(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1_000 && n%1_000 == 0:
+		return fmt.Sprintf("%dk", n/1_000)
+	}
+	return group(float64(n))
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/bench/dataset"
+	"github.com/crmaccess/crmaccess/policy"
+)
+
+// readChecks is row 1: the latency of one read check (Service.Check) at
+// each grant count, and the baseline's Enforce on a sample of the same
+// checks, whose answers must agree.
+func (h *harness) readChecks() error {
+	p50 := map[int]float64{}
+	base50 := map[int]float64{}
+	for _, g := range h.grants {
+		checks := dataset.Checks(g.fx, h.cfg.checksPerRep, 1)
+		var reps50, reps99 []float64
+		lat := make([]time.Duration, len(checks))
+		for range h.cfg.checkReps {
+			for i, c := range checks {
+				t := time.Now()
+				_, err := g.svc.Check(h.ctx, c.User, c.Ref, crmaccess.ActionRead)
+				lat[i] = time.Since(t)
+				if err != nil {
+					return err
+				}
+			}
+			reps50 = append(reps50, seconds(percentile(lat, 0.50)))
+			reps99 = append(reps99, seconds(percentile(lat, 0.99)))
+		}
+		p50[g.n] = median(reps50)
+
+		// The baseline on the first checks of the same list.
+		k := min(h.cfg.baselineChecks[g.n], len(checks))
+		base := make([]time.Duration, k)
+		allowed, mismatches := 0, 0
+		for i, c := range checks[:k] {
+			var ok bool
+			var err error
+			base[i] = timeIt(func() { ok, err = g.acl.Enforce(c.User, policy.Object(c.Ref), dataset.ActionRead) })
+			if err != nil {
+				return fmt.Errorf("baseline Enforce: %w", err)
+			}
+			d, err := g.svc.Check(h.ctx, c.User, c.Ref, crmaccess.ActionRead)
+			if err != nil {
+				return err
+			}
+			if ok {
+				allowed++
+			}
+			if ok != d.Allowed {
+				mismatches++
+			}
+		}
+		if mismatches > 0 {
+			return fmt.Errorf("row 1, %s grants: the baseline and crmaccess disagree on %d of %d checks", count(g.n), mismatches, k)
+		}
+		base50[g.n] = seconds(percentile(base, 0.50))
+		samples := fmt.Sprintf("%d samples", k)
+		h.add(result{row: "1", what: fmt.Sprintf("read check p50, %s grants", count(g.n)), unit: unitSeconds,
+			crm: val(p50[g.n]), base: valNote(base50[g.n], samples)})
+		h.note("row 1, %s grants: crmaccess medians of %d runs of %s checks (random user, random opportunity); baseline %d of the same checks (%d allowed), same answers",
+			count(g.n), h.cfg.checkReps, group(float64(len(checks))), k, allowed)
+		if g == h.large() {
+			last := &h.results[len(h.results)-1]
+			last.target, last.met = "≤ 3 µs", yes(p50[g.n] <= 3e-6)
+			crm99 := median(reps99)
+			h.add(result{row: "1", what: fmt.Sprintf("read check p99, %s grants", count(g.n)), unit: unitSeconds,
+				crm: val(crm99), base: valNote(seconds(percentile(base, 0.99)), "max of "+samples),
+				target: "≤ 20 µs", met: yes(crm99 <= 20e-6)})
+			if h.stock != nil {
+				h.add(result{row: "1", what: fmt.Sprintf("… read check p50, %s grants; baseline column: stock Casbin, object-first g lines (row 6's run)", count(g.n)),
+					unit: unitSeconds, crm: val(p50[g.n]), base: valNote(h.stock.P50, "p99 "+unitSeconds.format(h.stock.P99))})
+			}
+		}
+	}
+	small, large := h.grants[0].n, h.large().n
+	q := p50[large] / p50[small]
+	h.add(result{row: "1", what: fmt.Sprintf("p50 at %s ÷ p50 at %s grants", count(large), count(small)), unit: unitTimes,
+		crm: val(q), base: val(base50[large] / base50[small]), target: "≤ 2", met: yes(q <= 2)})
+	return nil
+}
+
+// scaling is row 2: read-check throughput on two goroutines against one,
+// GOMAXPROCS=2, on the largest grant set.
+func (h *harness) scaling() error {
+	g := h.large()
+	checks := dataset.Checks(g.fx, 1<<18, 2)
+	var ratios, single []float64
+	for range h.cfg.scaleReps {
+		one, err := h.throughput(g, checks, 1)
+		if err != nil {
+			return err
+		}
+		two, err := h.throughput(g, checks, 2)
+		if err != nil {
+			return err
+		}
+		ratios = append(ratios, two/one)
+		single = append(single, one)
+	}
+
+	// The baseline: the same number of denied checks on each goroutine (a
+	// denied check reads every line; allowed ones stop early and vary).
+	var denied []dataset.Check
+	for _, c := range checks {
+		if d, _ := g.svc.Check(h.ctx, c.User, c.Ref, crmaccess.ActionRead); !d.Allowed {
+			denied = append(denied, c)
+			if len(denied) == 2*h.cfg.baselineScaleChecks {
+				break
+			}
+		}
+	}
+	k := h.cfg.baselineScaleChecks
+	var baseRatios, baseSingle []float64
+	for range min(3, h.cfg.scaleReps) {
+		t1 := timeIt(func() { h.enforceAll(g, denied[:k]) })
+		t2 := timeIt(func() {
+			var wg sync.WaitGroup
+			for w := range 2 {
+				wg.Add(1)
+				go func() { defer wg.Done(); h.enforceAll(g, denied[w*k:(w+1)*k]) }()
+			}
+			wg.Wait()
+		})
+		one, two := float64(k)/t1.Seconds(), float64(2*k)/t2.Seconds()
+		baseRatios = append(baseRatios, two/one)
+		baseSingle = append(baseSingle, one)
+	}
+	q := median(ratios)
+	h.add(result{row: "2", what: fmt.Sprintf("read checks/s, 1 goroutine, %s grants", count(g.n)), unit: unitPerSecond,
+		crm: val(median(single)), base: val(median(baseSingle))})
+	h.add(result{row: "2", what: "read throughput, 2 goroutines ÷ 1 (GOMAXPROCS=2)", unit: unitTimes,
+		crm: val(q), base: val(median(baseRatios)), target: "≥ 1.8", met: yes(q >= 1.8)})
+	if h.stock != nil {
+		h.add(result{row: "2", what: "… baseline column: stock Casbin, object-first g lines (row 6's run, distinct checks)", unit: unitTimes,
+			crm: val(q), base: val(h.stock.PerSec2 / h.stock.PerSec1)})
+	}
+	h.note("row 2: crmaccess medians of %d alternating %s windows on 1 and 2 goroutines; baseline %d denied checks on 1 goroutine against %d on each of 2, %d times",
+		h.cfg.scaleReps, h.cfg.scaleWindow, k, k, min(3, h.cfg.scaleReps))
+	return nil
+}
+
+// throughput runs checks on workers goroutines for the configured window
+// and returns checks per second.
+func (h *harness) throughput(g *grantSet, checks []dataset.Check, workers int) (float64, error) {
+	var stop atomic.Bool
+	var total atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for i := w * 7919; !stop.Load(); i += 64 {
+				for j := range 64 {
+					c := &checks[(i+j)&(len(checks)-1)]
+					if _, err := g.svc.Check(h.ctx, c.User, c.Ref, crmaccess.ActionRead); err != nil {
+						failed.Store(err)
+						return
+					}
+				}
+				n += 64
+			}
+			total.Add(int64(n))
+		}()
+	}
+	time.Sleep(h.cfg.scaleWindow)
+	stop.Store(true)
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		return 0, err
+	}
+	return float64(total.Load()) / time.Since(start).Seconds(), nil
+}
+
+func (h *harness) enforceAll(g *grantSet, checks []dataset.Check) {
+	for _, c := range checks {
+		if _, err := g.acl.Enforce(c.User, policy.Object(c.Ref), dataset.ActionRead); err != nil {
+			panic(err)
+		}
+	}
+}

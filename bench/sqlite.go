@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+
+	gormadapter "github.com/casbin/gorm-adapter/v3"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// sqliteParams are storage.Open's connection parameters (WAL, busy
+// timeout, immediate transactions, synchronous NORMAL): the baseline and the
+// raw inserts run on the same settings as crmaccess.
+const sqliteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
+
+// openGorm opens the SQLite file at path with sqliteParams.
+func openGorm(path string) (*gorm.DB, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqliteParams
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func closeGorm(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+// sqliteVersion asks the linked SQLite library its version.
+func sqliteVersion(db *gorm.DB) string {
+	var v string
+	if err := db.Raw("SELECT sqlite_version()").Scan(&v).Error; err != nil {
+		return "unknown"
+	}
+	return v
+}
+
+// ruleRow is one line of gorm-adapter's table with two values.
+type ruleRow struct{ ptype, v0, v1 string }
+
+// rawInsert writes rows into gorm-adapter's table in one transaction, in
+// multi-row INSERT statements of as many rows as SQLite's 32,766 bound
+// variables allow: the floor any write of these rows can reach.
+func rawInsert(ctx context.Context, db *sql.DB, table string, rows []ruleRow) error {
+	const per = 32766 / 3
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	args := make([]any, 0, 3*per)
+	var full string
+	for start := 0; start < len(rows); start += per {
+		end := min(start+per, len(rows))
+		args = args[:0]
+		for _, r := range rows[start:end] {
+			args = append(args, r.ptype, r.v0, r.v1)
+		}
+		q := full
+		if end-start != per || q == "" {
+			q = "INSERT INTO " + table + " (ptype, v0, v1, v2, v3, v4, v5) VALUES " +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, '', '', '', ''), ", end-start), ", ")
+			if end-start == per {
+				full = q
+			}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// maxRuleID is the highest id of gorm-adapter's table (0 when empty).
+func maxRuleID(ctx context.Context, db *sql.DB, table string) (int64, error) {
+	var id sql.NullInt64
+	err := db.QueryRowContext(ctx, "SELECT MAX(id) FROM "+table).Scan(&id)
+	return id.Int64, err
+}
+
+// deleteRulesAbove removes the lines added after maxRuleID returned id.
+func deleteRulesAbove(ctx context.Context, db *sql.DB, table string, id int64) error {
+	_, err := db.ExecContext(ctx, "DELETE FROM "+table+" WHERE id > ?", id)
+	return err
+}
+
+// adapterLines converts rule rows into gorm-adapter's AddPolicies form.
+func adapterLines(rows []ruleRow) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = []string{r.v0, r.v1}
+	}
+	return out
+}
+
+// addPoliciesBatched writes lines through gorm-adapter's AddPolicies, batch
+// lines a call (each call one multi-row INSERT of its own).
+func addPoliciesBatched(a *gormadapter.Adapter, ptype string, lines [][]string, batch int) error {
+	sec := ptype[:1]
+	for start := 0; start < len(lines); start += batch {
+		if err := a.AddPolicies(sec, ptype, lines[start:min(start+batch, len(lines))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
