@@ -54,6 +54,7 @@ func (h *handler) writeEnvelope(w http.ResponseWriter, r *http.Request, status i
 		w.Header().Set("Content-Type", contentTypeJSON)
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Add("Vary", "Accept") // without a suffix, Accept picks the format
 	w.WriteHeader(status)
 	bw := bufio.NewWriterSize(w, 32<<10)
 	var err error
