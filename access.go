@@ -28,6 +28,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// cancelCheckEvery is how many contacts a long loop handles between two
+// looks at its context.
+const cancelCheckEvery = 4096
+
 // loadChunk is how many stored rules are handed to the Authorizer at once.
 const loadChunk = 10_000
 
@@ -235,6 +239,9 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 	b := &Batch{}
 	now := s.now()
 	for i := range matched {
+		if i%cancelCheckEvery == 0 && ctx.Err() != nil {
+			return nil, Internal(ctx.Err())
+		}
 		c := &matched[i]
 		ref := ContactRef(c.ID)
 		if ok, err := s.allowed(u, ref, ActionEdit); err != nil {
