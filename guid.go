@@ -10,6 +10,9 @@ import (
 // "{9924256A-739C-462b-AF15-E652A3B1B6EB}" gives
 // "9924256a-739c-462b-af15-e652a3b1b6eb". It fails with EINVALID.
 func ParseGUID(s string) (string, error) {
+	if isCanonicalGUID(s) {
+		return s, nil // the common case, without allocating
+	}
 	t := s
 	if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
 		t = t[1 : len(t)-1]
@@ -35,6 +38,27 @@ func ParseGUID(s string) (string, error) {
 		}
 	}
 	return string(b), nil
+}
+
+// isCanonicalGUID reports whether s is already in ParseGUID's output form.
+func isCanonicalGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ParseGUIDList parses every entry of a user list with ParseGUID and returns

@@ -119,17 +119,15 @@ func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
 	var st crmaccess.AccessState
 	var users []uint32
 	marker := uint32(0)
-	g.x.visit(keyOf(ref), func(links []link) {
-		for _, l := range links {
-			switch {
-			case l.typ != linkList:
-			case l.user == subjectPublicID || l.user == subjectPublicReadID:
-				marker = l.user
-			default:
-				users = append(users, l.user)
-			}
+	for _, l := range g.x.copyLinks(keyOf(ref)) {
+		switch {
+		case l.typ != linkList:
+		case l.user == subjectPublicID || l.user == subjectPublicReadID:
+			marker = l.user
+		default:
+			users = append(users, l.user)
 		}
-	})
+	}
 	for _, u := range users {
 		st.List = append(st.List, g.x.name(u))
 	}
@@ -173,8 +171,7 @@ func (g *Engine) Decide(user string, ref crmaccess.Ref, action crmaccess.Action)
 	if ref.Kind == crmaccess.KindContact && action == crmaccess.ActionChangeAccess {
 		action = crmaccess.ActionEdit
 	}
-	var m matched
-	g.x.visit(keyOf(ref), func(links []link) { m = match(links, uid) })
+	m := g.x.match(keyOf(ref), uid)
 	if r := m.reason(ref.Kind, action); r != "" {
 		return crmaccess.Decision{Allowed: true, Reason: r}, nil
 	}
@@ -186,7 +183,7 @@ type matched struct {
 	public, publicRead, list, creator, responsible bool
 }
 
-func match(links []link, uid uint32) matched {
+func matchLinks(links []link, uid uint32) matched {
 	var m matched
 	for _, l := range links {
 		switch {

@@ -10,8 +10,9 @@ import (
 )
 
 // The index keeps every line in a compact form: user ids are interned to
-// small numbers, and each record holds one short sorted slice of (line type,
-// subject) links. A check reads one record's links; nothing scans the set.
+// small numbers, and each record holds its (line type, subject) links
+// sorted, inline in the map's value while they are few (as nearly all are),
+// so that a check reads one map slot; nothing scans the set.
 //
 // Records are spread over shards, each with its own lock, so that checks on
 // two cores do not contend on one lock. A write locks every shard, so a
@@ -49,12 +50,53 @@ func keyOf(ref crmaccess.Ref) recordKey {
 	return k
 }
 
+// inlineLinks is how many links a record keeps in its map slot: a public
+// opportunity has 3 (marker, creator, responsible), a private one with three
+// users on its list 5.
+const inlineLinks = 6
+
+// record is a record's links: inline[:n] while n <= inlineLinks; beyond,
+// n is spilled and the links are in the shard's overflow map.
+type record struct {
+	n      uint8
+	inline [inlineLinks]link
+}
+
+const spilled = 0xff
+
 const shardCount = 64
 
 type shard struct {
-	mu      sync.RWMutex
-	records map[recordKey][]link
-	_       [40]byte // keep shards' locks on separate cache lines
+	mu       sync.RWMutex
+	records  map[recordKey]record
+	overflow map[recordKey][]link
+	_        [40]byte // keep shards' locks on separate cache lines
+}
+
+// links returns a record's links; the caller holds the shard's lock and
+// must not keep the slice past it.
+func (s *shard) links(k recordKey, r *record) []link {
+	if r.n == spilled {
+		return s.overflow[k]
+	}
+	return r.inline[:r.n]
+}
+
+// set stores a record's links, inline when they fit.
+func (s *shard) set(k recordKey, links []link) {
+	switch {
+	case len(links) == 0:
+		delete(s.records, k)
+		delete(s.overflow, k)
+	case len(links) <= inlineLinks:
+		r := record{n: uint8(len(links))}
+		copy(r.inline[:], links)
+		s.records[k] = r
+		delete(s.overflow, k)
+	default:
+		s.records[k] = record{n: spilled}
+		s.overflow[k] = links
+	}
 }
 
 type index struct {
@@ -75,7 +117,8 @@ func newIndex() *index {
 	x := &index{}
 	x.admins.Store(&map[uint32]bool{})
 	for i := range x.shards {
-		x.shards[i].records = map[recordKey][]link{}
+		x.shards[i].records = map[recordKey]record{}
+		x.shards[i].overflow = map[recordKey][]link{}
 	}
 	x.names = []string{"", subjectPublic, subjectPublicRead}
 	x.users.Store(subjectPublic, subjectPublicID)
@@ -195,10 +238,20 @@ func (x *index) add(e entry) {
 		return
 	}
 	s := x.shardOf(e.key)
-	links := s.records[e.key]
+	r := s.records[e.key]
+	links := s.links(e.key, &r)
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
-	if !found {
-		s.records[e.key] = slices.Insert(links, i, e.link)
+	switch {
+	case found:
+	case r.n < inlineLinks: // stays inline: no allocation
+		copy(r.inline[i+1:], r.inline[i:r.n])
+		r.inline[i] = e.link
+		r.n++
+		s.records[e.key] = r
+	case r.n == spilled:
+		s.overflow[e.key] = slices.Insert(links, i, e.link)
+	default:
+		s.set(e.key, slices.Insert(slices.Clone(links), i, e.link))
 	}
 }
 
@@ -208,24 +261,37 @@ func (x *index) remove(e entry) {
 		return
 	}
 	s := x.shardOf(e.key)
-	links := s.records[e.key]
+	r := s.records[e.key]
+	links := s.links(e.key, &r)
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
-	if !found {
-		return
+	if found {
+		s.set(e.key, slices.Delete(slices.Clone(links), i, i+1))
 	}
-	if len(links) == 1 {
-		delete(s.records, e.key)
-		return
-	}
-	s.records[e.key] = slices.Delete(links, i, i+1)
 }
 
-// visit calls fn with a record's links under its shard's read lock.
-func (x *index) visit(k recordKey, fn func(links []link)) {
+// copyLinks returns a copy of a record's links.
+func (x *index) copyLinks(k recordKey) []link {
 	s := x.shardOf(k)
 	s.mu.RLock()
-	fn(s.records[k])
+	defer s.mu.RUnlock()
+	r := s.records[k]
+	return slices.Clone(s.links(k, &r))
+}
+
+// match reads which of a record's links concern user uid: the hot path of
+// every check, without allocating.
+func (x *index) match(k recordKey, uid uint32) matched {
+	s := x.shardOf(k)
+	s.mu.RLock()
+	r := s.records[k]
+	var m matched
+	if r.n == spilled {
+		m = matchLinks(s.overflow[k], uid)
+	} else {
+		m = matchLinks(r.inline[:r.n], uid)
+	}
 	s.mu.RUnlock()
+	return m
 }
 
 func (x *index) isAdmin(user uint32) bool {

@@ -282,3 +282,35 @@ func FuzzOpportunityRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// A record with more links than fit inline moves to the overflow and back
+// without losing any.
+func TestLongListsSpillAndShrink(t *testing.T) {
+	eng := newEngine(t)
+	ref := crmaccess.OpportunityRef(9)
+	var long []string
+	for i := range 12 {
+		long = append(long, user(i))
+	}
+	prev := crmaccess.Opportunity{ID: 9, IsPrivate: true, CreateBy: user(50), Responsible: user(51)}
+	for _, n := range []int{12, 4, 7, 1, 12, 0} {
+		next := prev
+		next.AccessList = long[:n]
+		if err := eng.Apply(policy.OpportunityRules(&prev), policy.OpportunityRules(&next)); err != nil {
+			t.Fatal(err)
+		}
+		if st := eng.Access(ref); !slices.Equal(st.List, next.AccessList) || !st.IsPrivate {
+			t.Fatalf("n=%d: list %v", n, st.List)
+		}
+		for i, u := range long {
+			d, err := eng.Decide(u, ref, crmaccess.ActionEdit)
+			if err != nil || d.Allowed != (i < n) {
+				t.Fatalf("n=%d: user %d: %+v %v", n, i, d, err)
+			}
+		}
+		if d, _ := eng.Decide(user(51), ref, crmaccess.ActionRead); d.Reason != crmaccess.ReasonResponsible {
+			t.Fatalf("n=%d: responsible: %+v", n, d)
+		}
+		prev = next
+	}
+}

@@ -51,13 +51,11 @@ func (rm *roleManager) roles(name string) []string {
 	}
 	var ids []uint32
 	typ := rm.linkType()
-	rm.x.visit(keyOf(ref), func(links []link) {
-		for _, l := range links {
-			if l.typ == typ {
-				ids = append(ids, l.user)
-			}
+	for _, l := range rm.x.copyLinks(keyOf(ref)) {
+		if l.typ == typ {
+			ids = append(ids, l.user)
 		}
-	})
+	}
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = rm.x.name(id)

@@ -39,9 +39,14 @@ func parseObject(s string) (crmaccess.Ref, bool) {
 	if !ok {
 		return crmaccess.Ref{}, false
 	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	ref := crmaccess.Ref{Kind: crmaccess.Kind(kind), ID: n}
-	return ref, err == nil && ref.Valid() && strconv.FormatInt(n, 10) == id
+	// Canonical decimal only (no sign, no leading zero), so that an object
+	// has one name.
+	if id == "" || id[0] < '1' || id[0] > '9' {
+		return crmaccess.Ref{}, false
+	}
+	n, err := strconv.ParseUint(id, 10, 63)
+	ref := crmaccess.Ref{Kind: crmaccess.Kind(kind), ID: int64(n)}
+	return ref, err == nil && ref.Valid()
 }
 
 // OpportunityRules translates an opportunity's access into rules: a public
