@@ -1,0 +1,293 @@
+package crmaccess_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/internal/dbdump"
+	"github.com/crmaccess/crmaccess/internal/faultdb"
+	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
+)
+
+// faultPortal is a service whose database calls pass through faultdb.
+type faultPortal struct {
+	*crmaccess.Service
+	in   *faultdb.Injector
+	path string
+}
+
+// openFaultPortal opens a service over the SQLite file at path through a
+// new faultdb driver, with the connection parameters of storage.Open.
+func openFaultPortal(t *testing.T, path string, opts *storage.Options) *faultPortal {
+	t.Helper()
+	ctx := context.Background()
+	in := faultdb.New()
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: in.DriverName(), DSN: dsn}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	st, err := storage.New(ctx, db, opts)
+	if err != nil {
+		t.Fatalf("storage.New: %v", err)
+	}
+	eng, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := crmaccess.NewService(ctx, st, eng, &crmaccess.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatalf("NewService: %v", err)
+	}
+	return &faultPortal{Service: svc, in: in, path: path}
+}
+
+func portalFixture(t *testing.T) *crmaccess.Fixture {
+	t.Helper()
+	f, err := os.Open("testdata/portal.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fx, err := crmaccess.ParseFixture(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+// serviceState is what a service holds in memory: every decision of the
+// test portal's users on its records, and each record's access as an admin
+// reads it (when the service has an admin).
+type serviceState struct {
+	Decisions map[string]crmaccess.Decision
+	Access    map[string]string
+}
+
+func memoryState(t *testing.T, s *crmaccess.Service) serviceState {
+	t.Helper()
+	ctx := context.Background()
+	st := serviceState{Decisions: decisions(t, s), Access: map[string]string{}}
+	for _, id := range []int64{1, 2, 3} {
+		if o, err := s.Opportunity(ctx, admin, id); err == nil {
+			st.Access[fmt.Sprint("opportunity ", id)] = fmt.Sprint(o.IsPrivate, o.AccessList, o.CanEdit)
+		} else {
+			st.Access[fmt.Sprint("opportunity ", id)] = crmaccess.ErrorCode(err)
+		}
+	}
+	cs, err := s.Contacts(ctx, admin, []int64{1, 2, 3, 4, 5, 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		st.Access[fmt.Sprint("contact ", c.ID)] = fmt.Sprint(c.ShareType, c.ManagerList, c.CanEdit, c.CanDelete)
+	}
+	for _, u := range []string{admin, alice, bob, carol, dave} {
+		ok, err := s.IsAdmin(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Access["admin "+u] = fmt.Sprint(ok)
+	}
+	return st
+}
+
+// storedState is what the database file holds: every row of every table,
+// and the memory of a service opened afresh on it.
+type storedState struct {
+	Tables dbdump.State
+	Fresh  serviceState
+}
+
+func dbState(t *testing.T, path string) storedState {
+	t.Helper()
+	tables, err := dbdump.File(context.Background(), path)
+	if err != nil {
+		t.Fatalf("dump %s: %v", path, err)
+	}
+	st, err := storage.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("reopen %s: %v", path, err)
+	}
+	defer st.Close()
+	eng, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := crmaccess.NewService(context.Background(), st, eng, nil)
+	if err != nil {
+		t.Fatalf("NewService on %s: %v", path, err)
+	}
+	return storedState{Tables: tables, Fresh: memoryState(t, svc)}
+}
+
+func diffMaps[V comparable](a, b map[string]V) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		if bv, ok := b[k]; !ok || bv != a[k] {
+			out = append(out, fmt.Sprintf("%s: %v → %v", k, a[k], bv))
+		}
+	}
+	for k, v := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, fmt.Sprintf("%s: (none) → %v", k, v))
+		}
+	}
+	if len(out) > 10 {
+		out = append(out[:10], fmt.Sprintf("… %d more", len(out)-10))
+	}
+	return strings.Join(out, "\n")
+}
+
+func sameMemory(t *testing.T, what string, want, got serviceState) {
+	t.Helper()
+	if d := diffMaps(want.Decisions, got.Decisions) + diffMaps(want.Access, got.Access); d != "" {
+		t.Fatalf("%s differs:\n%s", what, d)
+	}
+}
+
+func sameStored(t *testing.T, what string, want, got storedState) {
+	t.Helper()
+	if d := dbdump.Diff(want.Tables, got.Tables, 10); d != "" {
+		t.Fatalf("%s: the database differs:\n%s", what, d)
+	}
+	sameMemory(t, what+": a service opened on the database", want.Fresh, got.Fresh)
+}
+
+// writePath is one write of the service, run on the test portal (or, with
+// empty, on an empty store).
+type writePath struct {
+	name  string
+	empty bool
+	run   func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.Fixture) error
+}
+
+var writePaths = []writePath{
+	{name: "SetOpportunityAccess private", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		_, err := s.SetOpportunityAccess(ctx, alice, 1, true, []string{carol, dave})
+		return err
+	}},
+	{name: "SetOpportunityAccess public", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		_, err := s.SetOpportunityAccess(ctx, alice, 2, false, nil)
+		return err
+	}},
+	{name: "SetOpportunityAccess new list", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		_, err := s.SetOpportunityAccess(ctx, admin, 2, true, []string{bob, carol})
+		return err
+	}},
+	{name: "SetContactsAccess private", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		_, err := s.SetContactsAccess(ctx, admin, crmaccess.ContactFilter{}, true, []string{bob, dave, carol})
+		return err
+	}},
+	{name: "SetContactsAccess shared", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		_, err := s.SetContactsAccess(ctx, admin, crmaccess.ContactFilter{}, false, nil)
+		return err
+	}},
+	{name: "SetContactsAccess private, some skipped", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		_, err := s.SetContactsAccess(ctx, bob, crmaccess.ContactFilter{ListView: crmaccess.ListPerson}, true, []string{bob, dave})
+		return err
+	}},
+	{name: "GrantAdmin", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		return s.GrantAdmin(ctx, admin, dave)
+	}},
+	{name: "RevokeAdmin", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+		return s.RevokeAdmin(ctx, admin, admin)
+	}},
+	{name: "Import", empty: true, run: func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.Fixture) error {
+		return s.Import(ctx, fx)
+	}},
+}
+
+// TestEveryFaultLeavesNoTrace runs every write path once for every database
+// call it makes, failing that call: the write returns EINTERNAL, and the
+// database and the memory of the failed service are as before the call.
+// Then the same write, without faults, succeeds and gives the state of a
+// clean run.
+func TestEveryFaultLeavesNoTrace(t *testing.T) {
+	for _, batch := range []int{0, 2} { // 2: every statement split into chunks of two rows
+		for _, wp := range writePaths {
+			t.Run(fmt.Sprintf("%s/batch=%d", wp.name, batch), func(t *testing.T) {
+				testFaults(t, wp, &storage.Options{BatchSize: batch})
+			})
+		}
+	}
+}
+
+func testFaults(t *testing.T, wp writePath, opts *storage.Options) {
+	ctx := context.Background()
+	fx := portalFixture(t)
+	fresh := func(name string) *faultPortal {
+		p := openFaultPortal(t, filepath.Join(t.TempDir(), name), opts)
+		if !wp.empty {
+			if err := p.Import(ctx, portalFixture(t)); err != nil {
+				t.Fatalf("Import: %v", err)
+			}
+		}
+		return p
+	}
+
+	// A clean run counts the calls and gives the state after.
+	clean := fresh("clean.db")
+	clean.in.Count()
+	if err := wp.run(ctx, clean.Service, fx); err != nil {
+		t.Fatalf("clean run: %v", err)
+	}
+	report := clean.in.Stop()
+	if report.Calls == 0 {
+		t.Fatal("the clean run made no database call")
+	}
+	wantAfterMemory := memoryState(t, clean.Service)
+	wantAfterStored := dbState(t, clean.path)
+
+	p := fresh("faults.db")
+	beforeMemory := memoryState(t, p.Service)
+	beforeStored := dbState(t, p.path)
+	for k := 1; k <= report.Calls; k++ {
+		p.in.FailAt(k)
+		err := wp.run(ctx, p.Service, fx)
+		r := p.in.Stop()
+		what := fmt.Sprintf("fault at call %d of %d (%s %s)", k, report.Calls, report.Log[k-1].Op, report.Log[k-1].Query)
+		if r.Fired == nil {
+			t.Fatalf("%s: not injected; the call made %d calls", what, r.Calls)
+		}
+		if code := crmaccess.ErrorCode(err); code != crmaccess.EINTERNAL {
+			t.Fatalf("%s: error %v (code %q), want EINTERNAL", what, err, code)
+		}
+		if msg := crmaccess.ErrorMessage(err); msg != "internal error" {
+			t.Fatalf("%s: message %q shows detail", what, msg)
+		}
+		sameMemory(t, what+": memory of the failed service", beforeMemory, memoryState(t, p.Service))
+		sameStored(t, what, beforeStored, dbState(t, p.path))
+	}
+	// Nothing is poisoned: the same write now succeeds, as the clean run did.
+	if err := wp.run(ctx, p.Service, fx); err != nil {
+		t.Fatalf("after %d faults, the write without a fault: %v", report.Calls, err)
+	}
+	sameMemory(t, "after the faults, memory of the retried write", wantAfterMemory, memoryState(t, p.Service))
+	sameStored(t, "after the faults, the retried write", wantAfterStored, dbState(t, p.path))
+	var ops []string
+	for _, c := range report.Log {
+		ops = append(ops, string(c.Op))
+	}
+	t.Logf("faults injected: %d (%s)", report.Calls, strings.Join(ops, " "))
+}
