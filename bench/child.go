@@ -21,6 +21,7 @@ var children = map[string]func(ctx context.Context, a childArgs) (any, error){
 	"cold-acl":        coldACL,
 	"distinct-crm":    distinctCRM,
 	"distinct-casbin": distinctCasbin,
+	"filter-call":     filterCallChild,
 	"http-filter":     httpFilterChild,
 }
 

@@ -91,7 +91,7 @@ func (h *harness) readChecks() error {
 func (h *harness) scaling() error {
 	g := h.large()
 	checks := dataset.Checks(g.fx, 1<<18, 2)
-	var ratios, single []float64
+	var ratios, single, control []float64
 	for range h.cfg.scaleReps {
 		one, err := h.throughput(g, checks, 1)
 		if err != nil {
@@ -103,6 +103,7 @@ func (h *harness) scaling() error {
 		}
 		ratios = append(ratios, two/one)
 		single = append(single, one)
+		control = append(control, h.spin(2)/h.spin(1))
 	}
 
 	// The baseline: the same number of denied checks on each goroutine (a
@@ -141,7 +142,9 @@ func (h *harness) scaling() error {
 		h.add(result{row: "2", what: "… baseline column: stock Casbin, object-first g lines (row 6's run, distinct checks)", unit: unitTimes,
 			crm: val(q), base: val(h.stock.PerSec2 / h.stock.PerSec1)})
 	}
-	h.note("row 2: crmaccess medians of %d alternating %s windows on 1 and 2 goroutines; baseline %d denied checks on 1 goroutine against %d on each of 2, %d times",
+	h.add(result{row: "2", what: "… control: a CPU-only loop (no memory, nothing shared) in the same windows, 2 goroutines ÷ 1: what the machine gave", unit: unitTimes,
+		crm: val(median(control)), base: text("—")})
+	h.note("row 2: crmaccess medians of %d alternating %s windows on 1 and 2 goroutines, each followed by the control's; baseline %d denied checks on 1 goroutine against %d on each of 2, %d times",
 		h.cfg.scaleReps, h.cfg.scaleWindow, k, k, min(3, h.cfg.scaleReps))
 	return nil
 }
@@ -179,6 +182,33 @@ func (h *harness) throughput(g *grantSet, checks []dataset.Check, workers int) (
 		return 0, err
 	}
 	return float64(total.Load()) / time.Since(start).Seconds(), nil
+}
+
+// spin runs a CPU-only loop on workers goroutines for the configured
+// window and returns its iterations per second: the control of row 2.
+func (h *harness) spin(workers int) float64 {
+	var stop atomic.Bool
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x, n := uint64(w+1), 0
+			for !stop.Load() {
+				for range 1000 {
+					x = x*6364136223846793005 + 1442695040888963407
+				}
+				n++
+			}
+			total.Add(int64(n) + int64(x&0))
+		}()
+	}
+	time.Sleep(h.cfg.scaleWindow)
+	stop.Store(true)
+	wg.Wait()
+	return float64(total.Load()) / time.Since(start).Seconds()
 }
 
 func (h *harness) enforceAll(g *grantSet, checks []dataset.Check) {

@@ -264,13 +264,8 @@ func httpFilterChild(ctx context.Context, a childArgs) (any, error) {
 // contact, in a fresh process: its peak heap, and whether the answer
 // streams (the client has bytes before the handler has returned).
 func (h *harness) httpFilter() error {
-	// The child changes the database: this process's service would be out
-	// of date, so it is closed first.
-	h.contacts.close()
-	path := h.contacts.path
-	h.contacts = nil
 	var calls []filterCallResult
-	if err := h.child("http-filter", childArgs{DB: path, N: 2 * h.cfg.filterCalls, M: h.cfg.contacts}, &calls); err != nil {
+	if err := h.child("http-filter", childArgs{DB: h.contactsPath, N: 2 * h.cfg.filterCalls, M: h.cfg.contacts}, &calls); err != nil {
 		return err
 	}
 	var peaks, all, secs, sizes []float64

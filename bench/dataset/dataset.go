@@ -19,10 +19,17 @@ import (
 // UserCount is how many users every data set has.
 const UserCount = 1000
 
-// UserID is the canonical GUID of user i (0 ≤ i < UserCount).
-func UserID(i int) string {
-	return fmt.Sprintf("%08x-0000-4000-8000-%012x", 0xbe4c0000+i, i)
-}
+// UserID is the canonical GUID of user i (0 ≤ i < UserCount). The same
+// string is returned every time, as a server holds its users' ids.
+func UserID(i int) string { return userIDs[i] }
+
+var userIDs = func() []string {
+	ids := make([]string, UserCount)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", 0xbe4c0000+i, i)
+	}
+	return ids
+}()
 
 // created is the creation time of the generated records: a fixed day, so
 // that two runs write the same rows.
