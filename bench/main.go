@@ -54,7 +54,7 @@ type config struct {
 var configs = map[string]config{
 	"full": {
 		name: "full", grants: []int{1_000, 100_000, 1_000_000}, contacts: 100_000,
-		checkReps: 3, checksPerRep: 300_000,
+		checkReps: 5, checksPerRep: 200_000,
 		baselineChecks: map[int]int{1_000: 2_000, 100_000: 20, 1_000_000: 5},
 		scaleReps:      5, scaleWindow: 500 * time.Millisecond, baselineScaleChecks: 3,
 		changeReps: 3, changes: 200, baselineChanges: 5,
