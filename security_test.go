@@ -1,0 +1,256 @@
+package crmaccess_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// TestFilterNeverTouchesWhatTheCallerMayNotEdit runs random filter calls by
+// users who are not admins over contacts with random sharing: a call
+// changes and returns only contacts its caller could edit when it began
+// (and so could read), skips and counts exactly the other matches, and
+// leaves every other contact as it was.
+func TestFilterNeverTouchesWhatTheCallerMayNotEdit(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	users := []string{alice, bob, carol, dave}
+	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{{ID: admin, Admin: true}}}
+	for _, u := range users {
+		fx.Users = append(fx.Users, crmaccess.FixtureUser{ID: u})
+	}
+	tags := []string{"a", "b", "c"}
+	created := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 150
+	for i := 1; i <= n; i++ {
+		st := crmaccess.ShareType(rng.IntN(3))
+		c := crmaccess.FixtureContact{ID: int64(i), IsCompany: rng.IntN(4) == 0, FirstName: fmt.Sprint("P", i), CompanyName: fmt.Sprint("C", i),
+			ContactStage: int64(rng.IntN(3)), Created: crmaccess.FixtureTime{Time: created.Add(time.Duration(i) * time.Hour)},
+			CreateBy: users[rng.IntN(len(users))], ShareType: &st}
+		for _, tg := range tags {
+			if rng.IntN(2) == 0 {
+				c.Tags = append(c.Tags, tg)
+			}
+		}
+		for _, u := range users {
+			if rng.IntN(3) == 0 {
+				c.ManagerList = append(c.ManagerList, u)
+			}
+		}
+		fx.Contacts = append(fx.Contacts, c)
+	}
+	p := openPortal(t, filepath.Join(t.TempDir(), "random.db"))
+	if err := p.Import(ctx, fx); err != nil {
+		t.Fatal(err)
+	}
+	allIDs := make([]int64, n)
+	for i := range allIDs {
+		allIDs[i] = int64(i + 1)
+	}
+	access := func() map[int64]string {
+		cs, err := p.Contacts(ctx, admin, allIDs)
+		if err != nil || len(cs) != n {
+			t.Fatalf("Contacts: %d %v", len(cs), err)
+		}
+		out := map[int64]string{}
+		for _, c := range cs {
+			out[c.ID] = fmt.Sprint(c.ShareType, c.ManagerList)
+		}
+		return out
+	}
+	const calls = 300
+	returned, skipped, changed := 0, 0, 0
+	for range calls {
+		u := users[rng.IntN(len(users))]
+		f := crmaccess.ContactFilter{ListView: crmaccess.ListView(rng.IntN(3))}
+		if rng.IntN(2) == 0 {
+			f.Tags = []string{tags[rng.IntN(len(tags))]}
+		}
+		if rng.IntN(3) == 0 {
+			f.Stage = int64p(int64(rng.IntN(3)))
+		}
+		var list []string
+		for _, m := range users {
+			if rng.IntN(3) == 0 {
+				list = append(list, m)
+			}
+		}
+		private := rng.IntN(2) == 0
+
+		before := access()
+		editable, readable := map[int64]bool{}, map[int64]bool{}
+		for _, id := range allIDs {
+			editable[id] = mustCheck(t, p.Service, u, crmaccess.ContactRef(id), crmaccess.ActionEdit).Allowed
+			readable[id] = mustCheck(t, p.Service, u, crmaccess.ContactRef(id), crmaccess.ActionRead).Allowed
+		}
+		matched, err := p.store.FindContacts(ctx, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantReturned, wantSkipped := []int64{}, 0
+		for _, c := range matched {
+			if editable[c.ID] {
+				wantReturned = append(wantReturned, c.ID)
+			} else {
+				wantSkipped++
+			}
+		}
+
+		res, err := p.SetContactsAccess(ctx, u, f, private, list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []int64{}
+		for _, c := range res.Contacts {
+			if !editable[c.ID] || !readable[c.ID] {
+				t.Fatalf("%s's call returned contact %d, which %s could not edit (%v) or read (%v)", u, c.ID, u, editable[c.ID], readable[c.ID])
+			}
+			got = append(got, c.ID)
+		}
+		if !slices.Equal(got, wantReturned) || res.Skipped != wantSkipped {
+			t.Fatalf("%s %+v: returned %v skipped %d, want %v and %d", u, f, got, res.Skipped, wantReturned, wantSkipped)
+		}
+		after := access()
+		for _, id := range allIDs {
+			if after[id] != before[id] {
+				changed++
+				if !slices.Contains(got, id) {
+					t.Fatalf("%s's call changed contact %d, which it did not return (editable %v): %s → %s", u, id, editable[id], before[id], after[id])
+				}
+			}
+		}
+		returned += len(got)
+		skipped += res.Skipped
+	}
+	t.Logf("filter property: %d calls by non-admins over %d contacts: %d returned, %d changed, %d skipped; none outside the caller's rights",
+		calls, n, returned, changed, skipped)
+}
+
+// TestCancelledContextWritesNothing: every write path called with a
+// cancelled context fails at once and leaves the database and memory as
+// they were.
+func TestCancelledContextWritesNothing(t *testing.T) {
+	for _, wp := range writePaths {
+		t.Run(wp.name, func(t *testing.T) {
+			p := openFaultPortal(t, filepath.Join(t.TempDir(), "crm.db"), nil)
+			fx := portalFixture(t)
+			if !wp.empty {
+				if err := p.Import(context.Background(), portalFixture(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			memory, stored := memoryState(t, p.Service), dbState(t, p.path)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			p.in.Count()
+			start := time.Now()
+			err := wp.run(ctx, p.Service, fx)
+			took := time.Since(start)
+			calls := p.in.Stop().Calls
+			if err == nil {
+				t.Fatal("the write succeeded on a cancelled context")
+			}
+			wantCode(t, err, crmaccess.EINTERNAL)
+			if calls != 0 || took > time.Second {
+				t.Errorf("on a cancelled context: %d database calls, %v", calls, took)
+			}
+			sameMemory(t, "memory", memory, memoryState(t, p.Service))
+			sameStored(t, "database", stored, dbState(t, p.path))
+		})
+	}
+}
+
+// TestCancelDuringALargeFilterUpdate cancels a filter update over many
+// contacts at random moments: it returns soon after the cancel, and the
+// database and memory both hold the whole change or none of it.
+func TestCancelDuringALargeFilterUpdate(t *testing.T) {
+	n := 10_000
+	if raceEnabled || testing.Short() {
+		n = 3_000
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "big.db")
+	p := openPortal(t, path)
+	if err := p.Import(ctx, crashFixture(n)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// share returns how many contacts have share type st, in memory (as the
+	// outsider's read decisions tell) and in the database.
+	share := func(st crmaccess.ShareType) (memory, stored int) {
+		t.Helper()
+		for id := 1; id <= n; id++ {
+			d := mustCheck(t, p.Service, crashOutsider, crmaccess.ContactRef(int64(id)), crmaccess.ActionRead)
+			if d.Allowed == (st != crmaccess.ShareNone) {
+				memory++
+			}
+		}
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM crm_contacts WHERE share_type = ?`, int64(st)).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		return memory, stored
+	}
+	// How long an uncancelled update takes.
+	start := time.Now()
+	if _, err := p.SetContactsAccess(ctx, crashAdmin, crmaccess.ContactFilter{}, true, crashManagers); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Since(start)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var worst time.Duration
+	outcomes := map[string]int{}
+	private := true
+	for i := range 8 {
+		private = !private // each call changes every contact
+		want := crmaccess.ShareReadWrite
+		if private {
+			want = crmaccess.ShareNone
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		var cancelled time.Time
+		fired := make(chan struct{})
+		timer := time.AfterFunc(time.Duration(rng.Int64N(int64(full+full/4))), func() {
+			cancelled = time.Now()
+			cancel()
+			close(fired)
+		})
+		_, err := p.SetContactsAccess(cctx, crashAdmin, crmaccess.ContactFilter{}, private, crashManagers)
+		returned := time.Now()
+		if timer.Stop() {
+			cancel()
+		} else {
+			<-fired
+			worst = max(worst, returned.Sub(cancelled))
+		}
+		memory, stored := share(want)
+		switch {
+		case err == nil && memory == n && stored == n:
+			outcomes["completed"]++
+		case err != nil && memory == 0 && stored == 0:
+			wantCode(t, err, crmaccess.EINTERNAL)
+			outcomes["cancelled"]++
+			// Finish the change, so that the next call changes every contact.
+			if _, err := p.SetContactsAccess(ctx, crashAdmin, crmaccess.ContactFilter{}, private, crashManagers); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("call %d: error %v; %d of %d contacts changed in memory, %d in the database", i, err, memory, n, stored)
+		}
+	}
+	if worst > time.Second {
+		t.Errorf("a cancelled update returned %v after the cancel", worst)
+	}
+	t.Logf("cancel: %d contacts, an update takes %v; %v; the slowest return after a cancel: %v", n,
+		full.Round(time.Millisecond), outcomes, worst.Round(time.Microsecond))
+}
