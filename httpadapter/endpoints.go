@@ -117,8 +117,8 @@ func (h *handler) setContactsAccess(w http.ResponseWriter, r *http.Request, user
 	total := len(res.Contacts)
 	start := min(req.start, total)
 	end := total
-	if req.limited {
-		end = min(start+req.count, total)
+	if req.limited && req.count < total-start { // start+count may overflow
+		end = start + req.count
 	}
 	page := res.Contacts[start:end]
 
