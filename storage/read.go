@@ -86,7 +86,19 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 	}
 	var where []string
 	var args []any
-	if keys := f.TagKeys(); len(keys) > 0 {
+	var carrying map[int64]bool // set when the tags are matched apart, see below
+	if keys := f.TagKeys(); len(keys) > maxTagVars {
+		// More tags than one statement binds beside the other conditions:
+		// find the contacts that carry them all, a chunk of tags at a time,
+		// and keep only those rows of the main query.
+		var err error
+		if carrying, err = s.contactsCarrying(ctx, keys); err != nil {
+			return nil, s.translate(ctx, err)
+		}
+		if len(carrying) == 0 {
+			return nil, nil
+		}
+	} else if len(keys) > 0 {
 		// The contacts that carry every key: as many distinct matching keys
 		// as asked for.
 		where = append(where, `c.id IN (SELECT t.contact_id FROM `+s.t.tags+` t WHERE t.tag_key IN (`+
@@ -131,7 +143,7 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 	var out []crmaccess.Contact
 	err := queryEach(ctx, s.db, s.d.bind(query), args, func(r *sql.Rows) error {
 		c, err := scanContact(r)
-		if err == nil && f.MatchSearch(c.DisplayName()) {
+		if err == nil && (carrying == nil || carrying[c.ID]) && f.MatchSearch(c.DisplayName()) {
 			out = append(out, c)
 		}
 		return err
@@ -143,6 +155,41 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 		return nil, s.translate(ctx, err)
 	}
 	return out, nil
+}
+
+// maxTagVars is the most tags FindContacts binds in its one statement,
+// leaving room for the variables of the other conditions.
+const maxTagVars = maxVars - 16
+
+// contactsCarrying returns the contacts that carry every one of keys
+// (distinct), counting the matching tags of each contact chunk by chunk.
+func (s *Store) contactsCarrying(ctx context.Context, keys []string) (map[int64]bool, error) {
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	counts := map[int64]int{}
+	m := multiRow{head: `SELECT contact_id, COUNT(DISTINCT tag_key) FROM ` + s.t.tags + ` WHERE tag_key IN (`,
+		row: "?", tail: ") GROUP BY contact_id", rowVars: 1}
+	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
+		var id int64
+		var n int
+		if err := r.Scan(&id, &n); err != nil {
+			return err
+		}
+		counts[id] += n // the chunks share no key
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	all := map[int64]bool{}
+	for id, n := range counts {
+		if n == len(keys) {
+			all[id] = true
+		}
+	}
+	return all, nil
 }
 
 func scanContact(r *sql.Rows) (crmaccess.Contact, error) {
