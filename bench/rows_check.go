@@ -170,6 +170,12 @@ func (h *harness) scaling() error {
 	}
 	h.add(result{row: "2", what: "… control: a CPU-only loop (no memory, nothing shared) in the same windows, 2 goroutines ÷ 1: what the machine gave", unit: unitTimes,
 		crm: val(median(control)), base: text("—")})
+	efficiency := make([]float64, len(ratios))
+	for i := range ratios {
+		efficiency[i] = ratios[i] / control[i]
+	}
+	h.add(result{row: "2", what: "… crmaccess's ratio ÷ the control's, window by window (1.00: checks scale as well as the machine let a CPU-only loop)", unit: unitTimes,
+		crm: val(median(efficiency)), base: text("—")})
 	h.note("row 2: crmaccess medians of %d alternating %s windows on 1 and 2 goroutines, each followed by the control's; baseline %d denied checks on 1 goroutine against %d on each of 2, %d times",
 		h.cfg.scaleReps, h.cfg.scaleWindow, k, k, min(3, h.cfg.scaleReps))
 	return nil
