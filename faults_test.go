@@ -231,16 +231,22 @@ var writePaths = []writePath{
 // Then the same write, without faults, succeeds and gives the state of a
 // clean run.
 func TestEveryFaultLeavesNoTrace(t *testing.T) {
+	total, runs := 0, 0
 	for _, batch := range []int{0, 2} { // 2: every statement split into chunks of two rows
 		for _, wp := range writePaths {
 			t.Run(fmt.Sprintf("%s/batch=%d", wp.name, batch), func(t *testing.T) {
-				testFaults(t, wp, &storage.Options{BatchSize: batch})
+				total += testFaults(t, wp, &storage.Options{BatchSize: batch})
+				runs++
 			})
 		}
 	}
+	t.Logf("faults: %d runs of %d write paths, %d faults injected, each an EINTERNAL error with no trace in the database or memory",
+		runs, len(writePaths), total)
 }
 
-func testFaults(t *testing.T, wp writePath, opts *storage.Options) {
+// testFaults fails each call of the write path in turn and returns how many
+// faults it injected.
+func testFaults(t *testing.T, wp writePath, opts *storage.Options) int {
 	ctx := context.Background()
 	fx := portalFixture(t)
 	fresh := func(name string) *faultPortal {
@@ -296,5 +302,6 @@ func testFaults(t *testing.T, wp writePath, opts *storage.Options) {
 	for _, c := range report.Log {
 		ops = append(ops, string(c.Op))
 	}
-	t.Logf("faults injected: %d (%s)", report.Calls, strings.Join(ops, " "))
+	t.Logf("%s, batch size %d: %d faults injected (%s)", wp.name, opts.BatchSize, report.Calls, strings.Join(ops, " "))
+	return report.Calls
 }
