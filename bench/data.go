@@ -93,6 +93,11 @@ func (h *harness) buildGrants() error {
 		if err != nil {
 			return fmt.Errorf("baseline data set %s: %w", count(n), err)
 		}
+		for _, p := range []string{g.crmPath, g.aclPath} {
+			if err := checkpoint(p); err != nil {
+				return fmt.Errorf("checkpoint %s: %w", p, err)
+			}
+		}
 		var loadTime time.Duration
 		if h.wants("1237") {
 			loadTime = timeIt(func() { g.acl, err = openACL(g.aclDB) })
@@ -125,6 +130,9 @@ func (h *harness) buildContacts() error {
 		defer st.Close()
 		err = svc.Import(h.ctx, fx)
 	})
+	if err == nil {
+		err = checkpoint(h.contactsPath)
+	}
 	if err != nil {
 		return fmt.Errorf("contacts data set: %w", err)
 	}

@@ -34,6 +34,19 @@ func closeGorm(db *gorm.DB) {
 	}
 }
 
+// checkpoint moves a database's write-ahead log into the database file
+// and empties it, as SQLite does when its last connection closes: a data
+// set just built is measured as a server would find it after a restart,
+// not with the whole build still in the log.
+func checkpoint(path string) error {
+	db, err := openGorm(path)
+	if err != nil {
+		return err
+	}
+	defer closeGorm(db)
+	return db.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error
+}
+
 // sqliteVersion asks the linked SQLite library its version.
 func sqliteVersion(db *gorm.DB) string {
 	var v string
