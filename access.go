@@ -190,16 +190,18 @@ func (s *Service) Opportunity(ctx context.Context, actorID string, id int64) (*O
 // error as a missing one, from a user who may not read it.
 func (s *Service) readableOpportunity(ctx context.Context, u string, id int64) (*Opportunity, error) {
 	notFound := Errorf(ENOTFOUND, "opportunity %d not found", id)
+	// Decide first: it reads only memory, so a hidden opportunity and a
+	// missing one take the same path, without I/O, in the same time.
+	if ok, err := s.allowed(u, OpportunityRef(id), ActionRead); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, notFound
+	}
 	o, err := s.store.Opportunity(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, notFound
 	} else if err != nil {
 		return nil, Internal(err)
-	}
-	if ok, err := s.allowed(u, OpportunityRef(id), ActionRead); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, notFound
 	}
 	return o, nil
 }

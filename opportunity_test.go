@@ -3,9 +3,11 @@ package crmaccess_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/policy"
 )
 
 func TestSetOpportunityAccessRejectsIDNotPositive(t *testing.T) {
@@ -172,4 +174,40 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 		}
 	}
 	return true
+}
+
+// countingStore counts the opportunity reads that reach the store.
+type countingStore struct {
+	crmaccess.Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
+	s.reads.Add(1)
+	return s.Store.Opportunity(ctx, id)
+}
+
+// A hidden opportunity and a missing one are refused from memory alike,
+// before any database read: same answer, same path, same time class.
+func TestHiddenAndMissingOpportunitiesAreNotRead(t *testing.T) {
+	p := newPortal(t)
+	ctx := t.Context()
+	cs := &countingStore{Store: p.store}
+	eng, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := crmaccess.NewService(ctx, cs, eng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{2, 99} { // 2 is hidden from bob; 99 does not exist
+		_, err := svc.SetOpportunityAccess(ctx, bob, id, false, nil)
+		wantCode(t, err, crmaccess.ENOTFOUND)
+		_, err = svc.Opportunity(ctx, bob, id)
+		wantCode(t, err, crmaccess.ENOTFOUND)
+	}
+	if n := cs.reads.Load(); n != 0 {
+		t.Errorf("%d store reads for a hidden or missing opportunity", n)
+	}
 }
