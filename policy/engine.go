@@ -78,22 +78,25 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
 	parse := func(rules []crmaccess.Rule) ([]entry, error) {
-		out := make([]entry, len(rules))
-		for i, r := range rules {
+		out := make([]entry, 0, len(rules))
+		for _, r := range rules {
 			e, err := g.x.parse(r)
 			if err != nil {
-				return nil, err
+				return out, err
 			}
-			out[i] = e
+			out = append(out, e)
 		}
 		return out, nil
 	}
 	rm, err := parse(remove)
 	if err != nil {
+		g.x.release(rm) // nothing changed: forget what parsing interned
 		return err
 	}
 	ad, err := parse(add)
 	if err != nil {
+		g.x.release(rm)
+		g.x.release(ad)
 		return err
 	}
 	g.x.lockAll()
@@ -104,6 +107,9 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 		g.x.add(e)
 	}
 	g.x.unlockAll()
+	// Parsing interned every user named; forget those no line names now.
+	g.x.release(rm)
+	g.x.release(ad)
 
 	// Casbin memoizes g answers in its cached matcher: drop them.
 	g.casbinMu.Lock()
@@ -129,7 +135,10 @@ func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
 		}
 	}
 	for _, u := range users {
-		st.List = append(st.List, g.x.name(u))
+		// A concurrent write may have removed and released the user.
+		if name := g.x.name(u); name != "" {
+			st.List = append(st.List, name)
+		}
 	}
 	slices.Sort(st.List)
 	switch {

@@ -106,7 +106,13 @@ type index struct {
 	// on several cores do not contend; names is the reverse table.
 	users   sync.Map // string → uint32
 	namesMu sync.RWMutex
-	names   []string // by interned id
+	names   []string // by interned id; "" once released
+
+	// refs counts the lines that name each interned id. An id no line names
+	// any more is released (see release), so that lists of made-up users
+	// cannot grow memory without bound. Ids are never reused: a check that
+	// looked an id up before its release finds no line with it. Writers only.
+	refs []uint32
 
 	// admins is replaced, never changed, so checks read it without a lock;
 	// writers build the next set under lockAll.
@@ -121,6 +127,7 @@ func newIndex() *index {
 		x.shards[i].overflow = map[recordKey][]link{}
 	}
 	x.names = []string{"", subjectPublic, subjectPublicRead}
+	x.refs = make([]uint32, len(x.names))
 	x.users.Store(subjectPublic, subjectPublicID)
 	x.users.Store(subjectPublicRead, subjectPublicReadID)
 	return x
@@ -151,8 +158,23 @@ func (x *index) intern(name string) uint32 {
 	}
 	id := uint32(len(x.names))
 	x.names = append(x.names, strings.Clone(name))
+	x.refs = append(x.refs, 0)
 	x.users.Store(x.names[id], id)
 	return id
+}
+
+// release forgets the user ids of entries that no line names any more.
+func (x *index) release(entries []entry) {
+	x.namesMu.Lock()
+	defer x.namesMu.Unlock()
+	for _, e := range entries {
+		id := e.link.user
+		if id < firstUserID || x.refs[id] != 0 || x.names[id] == "" {
+			continue
+		}
+		x.users.Delete(x.names[id])
+		x.names[id] = ""
+	}
 }
 
 func (x *index) name(id uint32) string {
@@ -213,11 +235,12 @@ func cmpLink(a, b link) int {
 	return 0
 }
 
-// setAdmin makes the admin set have user or not; the caller holds lockAll.
-func (x *index) setAdmin(user uint32, admin bool) {
+// setAdmin makes the admin set have user or not, and reports whether that
+// changed it; the caller holds lockAll.
+func (x *index) setAdmin(user uint32, admin bool) bool {
 	old := *x.admins.Load()
 	if old[user] == admin {
-		return
+		return false
 	}
 	next := make(map[uint32]bool, len(old)+1)
 	for u := range old {
@@ -229,18 +252,24 @@ func (x *index) setAdmin(user uint32, admin bool) {
 		delete(next, user)
 	}
 	x.admins.Store(&next)
+	return true
 }
 
 // add and remove change one line; the caller holds lockAll.
 func (x *index) add(e entry) {
 	if e.admin {
-		x.setAdmin(e.link.user, true)
+		if x.setAdmin(e.link.user, true) {
+			x.refs[e.link.user]++
+		}
 		return
 	}
 	s := x.shardOf(e.key)
 	r := s.records[e.key]
 	links := s.links(e.key, &r)
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
+	if !found {
+		x.refs[e.link.user]++
+	}
 	switch {
 	case found:
 	case r.n < inlineLinks: // stays inline: no allocation
@@ -257,7 +286,9 @@ func (x *index) add(e entry) {
 
 func (x *index) remove(e entry) {
 	if e.admin {
-		x.setAdmin(e.link.user, false)
+		if x.setAdmin(e.link.user, false) {
+			x.refs[e.link.user]--
+		}
 		return
 	}
 	s := x.shardOf(e.key)
@@ -265,6 +296,7 @@ func (x *index) remove(e entry) {
 	links := s.links(e.key, &r)
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
 	if found {
+		x.refs[e.link.user]--
 		s.set(e.key, slices.Delete(slices.Clone(links), i, i+1))
 	}
 }

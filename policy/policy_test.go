@@ -3,6 +3,7 @@ package policy_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -312,5 +313,63 @@ func TestLongListsSpillAndShrink(t *testing.T) {
 			t.Fatalf("n=%d: responsible: %+v", n, d)
 		}
 		prev = next
+	}
+}
+
+// Users that no line names any more are forgotten: lists of made-up users
+// written and removed again do not grow memory.
+func TestRemovedUsersAreReleased(t *testing.T) {
+	eng := newEngine(t)
+	base := crmaccess.Opportunity{ID: 1, CreateBy: user(1)}
+	if err := eng.Load(policy.OpportunityRules(&base)); err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	round := func(r int) {
+		next := base
+		next.IsPrivate = true
+		for i := range 5000 {
+			next.AccessList = append(next.AccessList, fmt.Sprintf("bbbbbbbb-%04x-0000-0000-%012d", r, i))
+		}
+		slices.Sort(next.AccessList)
+		if err := eng.Apply(policy.OpportunityRules(&base), policy.OpportunityRules(&next)); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := eng.Decide(next.AccessList[7], crmaccess.OpportunityRef(1), crmaccess.ActionRead); !d.Allowed {
+			t.Fatal("a listed user is denied")
+		}
+		if err := eng.Apply(policy.OpportunityRules(&next), policy.OpportunityRules(&base)); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := eng.Decide(next.AccessList[7], crmaccess.OpportunityRef(1), crmaccess.ActionRead); d.Allowed != !base.IsPrivate {
+			t.Fatalf("a removed user: %+v", d)
+		}
+	}
+	round(0)
+	h0 := heap()
+	for r := 1; r <= 20; r++ {
+		round(r)
+	}
+	if h := heap(); h > h0 && h-h0 > 6<<20 { // ids keep ~20 B each; an interned user ~180 B
+		t.Errorf("heap grew by %d KB over 20 rounds of 5,000 made-up users", (h-h0)>>10)
+	}
+	// The creator, still named by a line, is still known.
+	if d, _ := eng.Decide(user(1), crmaccess.OpportunityRef(1), crmaccess.ActionChangeAccess); !d.Allowed {
+		t.Fatal("the creator was released")
+	}
+	// A user released and named again gets a fresh id and works.
+	again := base
+	again.IsPrivate, again.AccessList = true, []string{"bbbbbbbb-0003-0000-0000-000000000007"}
+	if err := eng.Apply(policy.OpportunityRules(&base), policy.OpportunityRules(&again)); err != nil {
+		t.Fatal(err)
+	}
+	if st := eng.Access(crmaccess.OpportunityRef(1)); !slices.Equal(st.List, again.AccessList) {
+		t.Fatalf("list %v", st.List)
 	}
 }

@@ -56,9 +56,11 @@ func (rm *roleManager) roles(name string) []string {
 			ids = append(ids, l.user)
 		}
 	}
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = rm.x.name(id)
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if name := rm.x.name(id); name != "" { // not released meanwhile
+			out = append(out, name)
+		}
 	}
 	return out
 }
