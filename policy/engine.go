@@ -123,33 +123,24 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 // Access translates a record's rules back into its access state.
 func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
 	var st crmaccess.AccessState
-	var users []uint32
-	marker := uint32(0)
-	for _, l := range g.x.copyLinks(keyOf(ref)) {
-		switch {
-		case l.typ != linkList:
-		case l.user == subjectPublicID || l.user == subjectPublicReadID:
-			marker = l.user
-		default:
-			users = append(users, l.user)
-		}
-	}
-	for _, u := range users {
-		// A concurrent write may have removed and released the user.
-		if name := g.x.name(u); name != "" {
+	marker := ""
+	for _, name := range g.x.subjects(keyOf(ref), linkList) {
+		if name == subjectPublic || name == subjectPublicRead {
+			marker = name
+		} else {
 			st.List = append(st.List, name)
 		}
 	}
 	slices.Sort(st.List)
 	switch {
 	case ref.Kind == crmaccess.KindOpportunity:
-		st.IsPrivate = marker == 0
+		st.IsPrivate = marker == ""
 		if !st.IsPrivate {
 			st.List = nil
 		}
-	case marker == subjectPublicID:
+	case marker == subjectPublic:
 		st.ShareType = crmaccess.ShareReadWrite
-	case marker == subjectPublicReadID:
+	case marker == subjectPublicRead:
 		st.ShareType = crmaccess.ShareRead
 	default:
 		st.ShareType, st.IsPrivate = crmaccess.ShareNone, true

@@ -301,13 +301,23 @@ func (x *index) remove(e entry) {
 	}
 }
 
-// copyLinks returns a copy of a record's links.
-func (x *index) copyLinks(k recordKey) []link {
+// subjects returns the subjects of a record's links of one type, by name.
+// Names are read under the shard's lock: a link's user cannot be released
+// while the link exists, and the link cannot go while the lock is held.
+func (x *index) subjects(k recordKey, typ uint8) []string {
 	s := x.shardOf(k)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r := s.records[k]
-	return slices.Clone(s.links(k, &r))
+	var out []string
+	x.namesMu.RLock()
+	defer x.namesMu.RUnlock()
+	for _, l := range s.links(k, &r) {
+		if l.typ == typ {
+			out = append(out, x.names[l.user])
+		}
+	}
+	return out
 }
 
 // match reads which of a record's links concern user uid: the hot path of

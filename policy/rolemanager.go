@@ -49,20 +49,7 @@ func (rm *roleManager) roles(name string) []string {
 	if !ok {
 		return nil
 	}
-	var ids []uint32
-	typ := rm.linkType()
-	for _, l := range rm.x.copyLinks(keyOf(ref)) {
-		if l.typ == typ {
-			ids = append(ids, l.user)
-		}
-	}
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if name := rm.x.name(id); name != "" { // not released meanwhile
-			out = append(out, name)
-		}
-	}
-	return out
+	return rm.x.subjects(keyOf(ref), rm.linkType())
 }
 
 func (rm *roleManager) GetRoles(name string, _ ...string) ([]string, error) {
