@@ -85,19 +85,31 @@ func (s *Store) rowsPerStatement(m multiRow) int {
 // execer and queryer are what *sql.DB and *sql.Tx share.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// statementRows caps the rows of one multi-row statement: the statement of
+// a full chunk is prepared once and reused, so that SQLite parses and
+// compiles it once per step, not once per chunk (compiling a multi-row
+// statement costs about as much as running it).
+const statementRows = 1000
+
 // execChunks runs m over n rows in chunks; fill appends the variables of
 // row i to args. affected, when not nil, is called with each chunk's count
 // of affected rows and the chunk's bounds.
 func (s *Store) execChunks(ctx context.Context, ex execer, m multiRow, fixed []any, n int,
 	fill func(args []any, i int) []any, affected func(start, end int, count int64) error) error {
-	per := s.rowsPerStatement(m)
-	full := ""
+	per := min(s.rowsPerStatement(m), statementRows)
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	args := make([]any, 0, len(fixed)+min(per, n)*m.rowVars)
 	for start := 0; start < n; start += per {
 		end := min(start+per, n)
@@ -105,16 +117,18 @@ func (s *Store) execChunks(ctx context.Context, ex execer, m multiRow, fixed []a
 		for i := start; i < end; i++ {
 			args = fill(args, i)
 		}
-		var query string
-		if end-start == per {
-			if full == "" {
-				full = m.sql(s.d, per)
+		var res sql.Result
+		var err error
+		if end-start == per && n >= 2*per {
+			if full == nil {
+				if full, err = ex.PrepareContext(ctx, m.sql(s.d, per)); err != nil {
+					return err
+				}
 			}
-			query = full
+			res, err = full.ExecContext(ctx, args...)
 		} else {
-			query = m.sql(s.d, end-start)
+			res, err = ex.ExecContext(ctx, m.sql(s.d, end-start), args...)
 		}
-		res, err := ex.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
