@@ -67,10 +67,62 @@ const spilled = 0xff
 const shardCount = 64
 
 type shard struct {
-	mu       sync.RWMutex
-	records  map[recordKey]record
+	mu sync.RWMutex
+	// dense holds, by kind, the record of id at index id / shardCount: a
+	// check reads one slot, with no hashing (a CRM's ids are dense). Ids too
+	// far past the end live in sparse.
+	dense    [2][]record
+	count    [2]int // records held, by kind
+	sparse   map[recordKey]record
 	overflow map[recordKey][]link
 	_        [40]byte // keep shards' locks on separate cache lines
+}
+
+func (s *shard) get(k recordKey) record {
+	if i := uint64(k.id) / shardCount; i < uint64(len(s.dense[k.kind])) {
+		return s.dense[k.kind][i]
+	}
+	return s.sparse[k]
+}
+
+// put stores a record (n == 0 removes it), growing dense while the id stays
+// within twice the records held (plus some room), so that made-up far ids
+// cannot make it huge.
+func (s *shard) put(k recordKey, r record) {
+	i := uint64(k.id) / shardCount
+	d := s.dense[k.kind]
+	if i >= uint64(len(d)) && i < 2*uint64(s.count[k.kind])+1024 {
+		n := max(int(i)+1, 2*len(d))
+		grown := make([]record, n)
+		copy(grown, d)
+		for sk, sr := range s.sparse { // now in reach of dense
+			if sk.kind == k.kind && uint64(sk.id)/shardCount < uint64(n) {
+				grown[uint64(sk.id)/shardCount] = sr
+				delete(s.sparse, sk)
+			}
+		}
+		s.dense[k.kind], d = grown, grown
+	}
+	if i < uint64(len(d)) {
+		if d[i].n == 0 && r.n != 0 {
+			s.count[k.kind]++
+		} else if d[i].n != 0 && r.n == 0 {
+			s.count[k.kind]--
+		}
+		d[i] = r
+		return
+	}
+	_, held := s.sparse[k]
+	switch {
+	case r.n == 0 && held:
+		s.count[k.kind]--
+		delete(s.sparse, k)
+	case r.n != 0 && !held:
+		s.count[k.kind]++
+		s.sparse[k] = r
+	case r.n != 0:
+		s.sparse[k] = r
+	}
 }
 
 // links returns a record's links; the caller holds the shard's lock and
@@ -86,15 +138,15 @@ func (s *shard) links(k recordKey, r *record) []link {
 func (s *shard) set(k recordKey, links []link) {
 	switch {
 	case len(links) == 0:
-		delete(s.records, k)
+		s.put(k, record{})
 		delete(s.overflow, k)
 	case len(links) <= inlineLinks:
 		r := record{n: uint8(len(links))}
 		copy(r.inline[:], links)
-		s.records[k] = r
+		s.put(k, r)
 		delete(s.overflow, k)
 	default:
-		s.records[k] = record{n: spilled}
+		s.put(k, record{n: spilled})
 		s.overflow[k] = links
 	}
 }
@@ -123,7 +175,7 @@ func newIndex() *index {
 	x := &index{}
 	x.admins.Store(&map[uint32]bool{})
 	for i := range x.shards {
-		x.shards[i].records = map[recordKey]record{}
+		x.shards[i].sparse = map[recordKey]record{}
 		x.shards[i].overflow = map[recordKey][]link{}
 	}
 	x.names = []string{"", subjectPublic, subjectPublicRead}
@@ -134,8 +186,7 @@ func newIndex() *index {
 }
 
 func (x *index) shardOf(k recordKey) *shard {
-	h := uint64(k.id)*0x9E3779B97F4A7C15 + uint64(k.kind)
-	return &x.shards[h>>58]
+	return &x.shards[uint64(k.id)%shardCount]
 }
 
 // lookup returns the interned id of a subject, or 0 when it is unknown.
@@ -264,7 +315,7 @@ func (x *index) add(e entry) {
 		return
 	}
 	s := x.shardOf(e.key)
-	r := s.records[e.key]
+	r := s.get(e.key)
 	links := s.links(e.key, &r)
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
 	if !found {
@@ -276,7 +327,7 @@ func (x *index) add(e entry) {
 		copy(r.inline[i+1:], r.inline[i:r.n])
 		r.inline[i] = e.link
 		r.n++
-		s.records[e.key] = r
+		s.put(e.key, r)
 	case r.n == spilled:
 		s.overflow[e.key] = slices.Insert(links, i, e.link)
 	default:
@@ -292,7 +343,7 @@ func (x *index) remove(e entry) {
 		return
 	}
 	s := x.shardOf(e.key)
-	r := s.records[e.key]
+	r := s.get(e.key)
 	links := s.links(e.key, &r)
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
 	if found {
@@ -308,7 +359,7 @@ func (x *index) subjects(k recordKey, typ uint8) []string {
 	s := x.shardOf(k)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r := s.records[k]
+	r := s.get(k)
 	var out []string
 	x.namesMu.RLock()
 	defer x.namesMu.RUnlock()
@@ -325,7 +376,7 @@ func (x *index) subjects(k recordKey, typ uint8) []string {
 func (x *index) match(k recordKey, uid uint32) matched {
 	s := x.shardOf(k)
 	s.mu.RLock()
-	r := s.records[k]
+	r := s.get(k)
 	var m matched
 	if r.n == spilled {
 		m = matchLinks(s.overflow[k], uid)

@@ -373,3 +373,48 @@ func TestRemovedUsersAreReleased(t *testing.T) {
 		t.Fatalf("list %v", st.List)
 	}
 }
+
+// Records with far-apart ids (kept aside) and dense ones (kept by index)
+// answer alike, also when dense storage grows over ids kept aside, and
+// removed records are gone.
+func TestSparseAndDenseRecords(t *testing.T) {
+	eng := newEngine(t)
+	ids := []int64{1 << 40, 3_000_000, 1 << 62, 70_000}
+	for i := int64(1); i <= 200_000; i += 7 {
+		ids = append(ids, i)
+	}
+	opp := func(id int64) crmaccess.Opportunity {
+		return crmaccess.Opportunity{ID: id, IsPrivate: true, AccessList: []string{user(int(id % 50))}}
+	}
+	for _, id := range ids {
+		o := opp(id)
+		if err := eng.Apply(nil, policy.OpportunityRules(&o)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(id int64, want bool) {
+		t.Helper()
+		d, err := eng.Decide(user(int(id%50)), crmaccess.OpportunityRef(id), crmaccess.ActionRead)
+		if err != nil || d.Allowed != want {
+			t.Fatalf("opportunity %d: %+v %v, want allowed=%v", id, d, err, want)
+		}
+		if d, _ := eng.Decide(user(int(id%50)+1), crmaccess.OpportunityRef(id), crmaccess.ActionRead); d.Allowed {
+			t.Fatalf("opportunity %d: another user allowed", id)
+		}
+	}
+	for _, id := range ids {
+		check(id, true)
+	}
+	check(2, false) // never written
+	for _, id := range ids[:4] {
+		o := opp(id)
+		if err := eng.Apply(policy.OpportunityRules(&o), nil); err != nil {
+			t.Fatal(err)
+		}
+		check(id, false)
+		if st := eng.Access(crmaccess.OpportunityRef(id)); len(st.List) != 0 {
+			t.Fatalf("opportunity %d: list %v after removal", id, st.List)
+		}
+	}
+	check(8, true)
+}
