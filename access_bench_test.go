@@ -8,8 +8,6 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/bench/dataset"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
 )
 
 // The hot paths of the service, for benchstat across commits. The full
@@ -18,24 +16,11 @@ import (
 // benchService imports fx into a fresh SQLite file and returns the service.
 func benchService(b *testing.B, fx *crmaccess.Fixture) *crmaccess.Service {
 	b.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
+	p := openPortal(b, filepath.Join(b.TempDir(), "bench.db"))
+	if err := p.Import(context.Background(), fx); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.Import(ctx, fx); err != nil {
-		b.Fatal(err)
-	}
-	return svc
+	return p.Service
 }
 
 func BenchmarkCheck(b *testing.B) {

@@ -51,7 +51,7 @@ func newPortal(t *testing.T) *portal {
 }
 
 // openPortal opens a service over the SQLite file at path as it is.
-func openPortal(t *testing.T, path string) *portal {
+func openPortal(t testing.TB, path string) *portal {
 	t.Helper()
 	ctx := context.Background()
 	st, err := storage.Open(ctx, path, nil)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
 )
 
 // hostileTags and hostileNames are tag and name texts full of SQL and LIKE
@@ -31,7 +29,7 @@ var (
 func hostilePortal(t testing.TB) (*portal, []crmaccess.Contact, map[int64]bool) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hostile.db")
-	p := openPortalTB(t, path)
+	p := openPortal(t, path)
 	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{
 		{ID: admin, DisplayName: "Admin", Admin: true}, {ID: alice, DisplayName: "Alice"}, {ID: bob, DisplayName: "Bob"},
 	}}
@@ -272,24 +270,4 @@ func TestHostileTextIsHarmless(t *testing.T) {
 func dbStateTables(t *testing.T, path string) map[string][]string {
 	t.Helper()
 	return dbState(t, path).Tables
-}
-
-// openPortalTB is openPortal for fuzz targets too.
-func openPortalTB(t testing.TB, path string) *portal {
-	t.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("storage.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, &crmaccess.Options{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	return &portal{Service: svc, store: st, path: path}
 }
