@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
 )
 
 // failingStore fails every commit, as a database that went away would.
@@ -20,15 +19,8 @@ func TestFailedCommitChangesNothingInMemoryOrDatabase(t *testing.T) {
 	p := newPortal(t)
 	ctx := t.Context()
 	before := decisions(t, p.Service)
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	broken, err := crmaccess.NewService(ctx, failingStore{p.store}, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = broken.SetOpportunityAccess(ctx, alice, 1, true, []string{dave})
+	broken := serviceOver(t, failingStore{p.store})
+	_, err := broken.SetOpportunityAccess(ctx, alice, 1, true, []string{dave})
 	wantCode(t, err, crmaccess.EINTERNAL)
 	if msg := crmaccess.ErrorMessage(err); msg != "internal error" {
 		t.Errorf("message %q shows detail", msg)

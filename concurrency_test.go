@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -228,14 +227,7 @@ func TestConcurrentWritesAndChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reopened, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reopened := serviceOver(t, st)
 	if d := diffMaps(final, accessOf(t, reopened)); d != "" {
 		t.Errorf("the database holds other access than memory:\n%s", d)
 	}

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -20,7 +18,6 @@ import (
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/internal/dbdump"
 	"github.com/crmaccess/crmaccess/internal/faultdb"
-	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -52,29 +49,7 @@ func openFaultPortal(t *testing.T, path string, opts *storage.Options) *faultPor
 	if err != nil {
 		t.Fatalf("storage.New: %v", err)
 	}
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, &crmaccess.Options{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	return &faultPortal{Service: svc, in: in, path: path}
-}
-
-func portalFixture(t *testing.T) *crmaccess.Fixture {
-	t.Helper()
-	f, err := os.Open("testdata/portal.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fx, err := crmaccess.ParseFixture(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fx
+	return &faultPortal{Service: serviceOver(t, st), in: in, path: path}
 }
 
 // serviceState is what a service holds in memory: every decision of the
@@ -137,14 +112,7 @@ func dbState(t *testing.T, path string) storedState {
 		t.Fatalf("reopen %s: %v", path, err)
 	}
 	defer st.Close()
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(context.Background(), st, eng, nil)
-	if err != nil {
-		t.Fatalf("NewService on %s: %v", path, err)
-	}
+	svc := serviceOver(t, st)
 	return storedState{Tables: tables, Fresh: memoryState(t, svc)}
 }
 

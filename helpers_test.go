@@ -35,16 +35,7 @@ func newPortal(t *testing.T) *portal {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "crm.db")
 	p := openPortal(t, path)
-	f, err := os.Open("testdata/portal.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fx, err := crmaccess.ParseFixture(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Import(context.Background(), fx); err != nil {
+	if err := p.Import(context.Background(), portalFixture(t)); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	return p
@@ -59,15 +50,36 @@ func openPortal(t testing.TB, path string) *portal {
 		t.Fatalf("storage.Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return &portal{Service: serviceOver(t, st), store: st, path: path}
+}
+
+// serviceOver starts a service, with the test clock, over a store as it is.
+func serviceOver(t testing.TB, st crmaccess.Store) *crmaccess.Service {
+	t.Helper()
 	eng, err := policy.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := crmaccess.NewService(ctx, st, eng, &crmaccess.Options{Now: func() time.Time { return testNow }})
+	svc, err := crmaccess.NewService(context.Background(), st, eng, &crmaccess.Options{Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
-	return &portal{Service: svc, store: st, path: path}
+	return svc
+}
+
+// portalFixture parses testdata/portal.json.
+func portalFixture(t testing.TB) *crmaccess.Fixture {
+	t.Helper()
+	f, err := os.Open("testdata/portal.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fx, err := crmaccess.ParseFixture(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fx
 }
 
 func wantCode(t *testing.T, err error, code string) {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
 )
 
 func TestSetOpportunityAccessRejectsIDNotPositive(t *testing.T) {
@@ -193,14 +192,7 @@ func TestHiddenAndMissingOpportunitiesAreNotRead(t *testing.T) {
 	p := newPortal(t)
 	ctx := t.Context()
 	cs := &countingStore{Store: p.store}
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, cs, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := serviceOver(t, cs)
 	for _, id := range []int64{2, 99} { // 2 is hidden from bob; 99 does not exist
 		_, err := svc.SetOpportunityAccess(ctx, bob, id, false, nil)
 		wantCode(t, err, crmaccess.ENOTFOUND)
