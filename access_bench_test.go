@@ -17,7 +17,7 @@ import (
 func benchService(b *testing.B, fx *crmaccess.Fixture) *crmaccess.Service {
 	b.Helper()
 	p := openPortal(b, filepath.Join(b.TempDir(), "bench.db"))
-	if err := p.Import(context.Background(), fx); err != nil {
+	if _, err := p.Import(context.Background(), fx); err != nil {
 		b.Fatal(err)
 	}
 	return p.Service

@@ -13,6 +13,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // the actor may see the record but not do this
 	ENOTFOUND     = "not_found"    // the record does not exist or is hidden from the actor
 	ECONFLICT     = "conflict"     // the store's state does not allow the write
+	EUNAVAILABLE  = "unavailable"  // not now: a state not reached in time, a busy database; retry later
 	EINTERNAL     = "internal"     // anything else; the message never shows detail
 )
 

@@ -54,7 +54,7 @@ func openExample(ctx context.Context, dir string) (*crmaccess.Service, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := svc.Import(ctx, fixture); err != nil {
+	if _, err := svc.Import(ctx, fixture); err != nil {
 		log.Fatal(err)
 	}
 	return svc, func() { store.Close() }

@@ -35,7 +35,7 @@ func newPortal(t *testing.T) *portal {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "crm.db")
 	p := openPortal(t, path)
-	if err := p.Import(context.Background(), portalFixture(t)); err != nil {
+	if _, err := p.Import(context.Background(), portalFixture(t)); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	return p

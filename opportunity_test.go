@@ -139,10 +139,14 @@ func TestSetOpportunityAccessRecordsChangesAndWritesNothingWhenUnchanged(t *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ch) != 2 {
-		t.Fatalf("%d change records, want 2 (unchanged requests write nothing): %+v", len(ch), ch)
+	if len(ch) != 3 {
+		t.Fatalf("%d change records, want the import's and 2 (unchanged requests write nothing): %+v", len(ch), ch)
 	}
-	first, second := ch[0], ch[1]
+	imported, first, second := ch[0], ch[1], ch[2]
+	if imported.Actor != "" || len(imported.Before.List) != 0 || imported.Before.Creator != "" ||
+		!slices.Equal(imported.After.List, []string{dave}) || imported.After.Creator != alice || imported.After.Responsible != carol {
+		t.Errorf("the import's change = %+v, want from nothing to the imported access", imported)
+	}
 	if first.Actor != alice || !first.Before.IsPrivate || !slices.Equal(first.Before.List, []string{dave}) ||
 		!first.After.IsPrivate || !slices.Equal(first.After.List, []string{alice, dave}) {
 		t.Errorf("first change = %+v", first)

@@ -15,10 +15,10 @@ func TestReopenGivesTheSameDecisions(t *testing.T) {
 	if _, err := p.SetContactsAccess(ctx, admin, crmaccess.ContactFilter{Tags: []string{"vip"}}, true, []string{dave}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.GrantAdmin(ctx, admin, bob); err != nil {
+	if _, err := p.GrantAdmin(ctx, admin, bob); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.RevokeAdmin(ctx, admin, admin); err != nil {
+	if _, err := p.RevokeAdmin(ctx, admin, admin); err != nil {
 		t.Fatal(err)
 	}
 	before := decisions(t, p.Service)
@@ -37,7 +37,8 @@ func TestImportRefusesANonEmptyStore(t *testing.T) {
 	p := newPortal(t)
 	before := decisions(t, p.Service)
 	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{{ID: "aaaaaaaa-0000-0000-0000-000000000009", Admin: true}}}
-	wantCode(t, p.Import(t.Context(), fx), crmaccess.ECONFLICT)
+	_, err := p.Import(t.Context(), fx)
+	wantCode(t, err, crmaccess.ECONFLICT)
 	if ok, _ := p.IsAdmin(t.Context(), "aaaaaaaa-0000-0000-0000-000000000009"); ok {
 		t.Error("the refused import granted admin")
 	}

@@ -110,16 +110,16 @@ func TestAdminRoleGrantAndRevoke(t *testing.T) {
 	if d := mustCheck(t, p.Service, bob, opp2, read); d.Allowed {
 		t.Fatalf("bob reads opportunity 2 before the grant: %+v", d)
 	}
-	if err := p.GrantAdmin(ctx, admin, bob); err != nil {
+	if _, err := p.GrantAdmin(ctx, admin, bob); err != nil {
 		t.Fatal(err)
 	}
 	if d := mustCheck(t, p.Service, bob, opp2, access); !d.Allowed || d.Reason != crmaccess.ReasonAdmin {
 		t.Fatalf("after the grant: %+v", d)
 	}
-	if err := p.GrantAdmin(ctx, admin, bob); err != nil { // already held: no write
+	if _, err := p.GrantAdmin(ctx, admin, bob); err != nil { // already held: no write
 		t.Fatal(err)
 	}
-	if err := p.RevokeAdmin(ctx, admin, "{AAAAAAAA-0000-0000-0000-000000000003}"); err != nil {
+	if _, err := p.RevokeAdmin(ctx, admin, "{AAAAAAAA-0000-0000-0000-000000000003}"); err != nil {
 		t.Fatal(err)
 	}
 	if d := mustCheck(t, p.Service, bob, opp2, read); d.Allowed {
@@ -132,6 +132,8 @@ func TestAdminRoleGrantAndRevoke(t *testing.T) {
 	if len(changes) != 2 || !changes[0].After.Admin || changes[0].Before.Admin || changes[1].After.Admin || changes[0].Actor != admin {
 		t.Fatalf("admin changes = %+v, want grant then revoke by admin", changes)
 	}
-	wantCode(t, p.GrantAdmin(ctx, admin, "bob"), crmaccess.EINVALID)
-	wantCode(t, p.GrantAdmin(ctx, "", bob), crmaccess.EUNAUTHORIZED)
+	_, err = p.GrantAdmin(ctx, admin, "bob")
+	wantCode(t, err, crmaccess.EINVALID)
+	_, err = p.GrantAdmin(ctx, "", bob)
+	wantCode(t, err, crmaccess.EUNAUTHORIZED)
 }

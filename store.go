@@ -5,17 +5,17 @@ import (
 	"time"
 )
 
-// Store is what the Service needs from persistence. Every method takes the
-// caller's context first; errors carry codes (ENOTFOUND for a missing record,
-// ECONFLICT for a write the stored state refuses, EINTERNAL otherwise).
+// Reader is what the Service reads from persistence, in committed state:
+// through Store outside a write, and through the reader a write transaction
+// hands to its build function (Store.Update) inside one. Every method takes
+// the caller's context first; errors carry codes (ENOTFOUND for a missing
+// record, EINTERNAL otherwise).
 //
 // A store keeps the record rows, the access rules (the policy lines) and the
-// change records. The lists of a record (accessList, managerList) are rules,
+// change log. The lists of a record (accessList, managerList) are rules,
 // not record columns: the store returns records with empty lists and the
-// Authorizer, loaded from Rules, answers for them.
-//
-// storage/storagetest holds the conformance suite every Store must pass.
-type Store interface {
+// Authorizer, which follows the log, answers for them.
+type Reader interface {
 	// Opportunity returns one opportunity (Members filled, AccessList empty).
 	Opportunity(ctx context.Context, id int64) (*Opportunity, error)
 	// Contacts returns the contacts of ids that exist (Tags filled,
@@ -24,18 +24,51 @@ type Store interface {
 	// FindContacts returns every contact the filter matches (Tags filled,
 	// ManagerList empty) in ascending id order. The filter is valid.
 	FindContacts(ctx context.Context, f *ContactFilter) ([]Contact, error)
+	// Log calls fn with every log entry after position after, in position
+	// order, each whole (all the changes of its commit), and stops at fn's
+	// first error. Positions are consecutive: the entry after position n is
+	// n+1.
+	Log(ctx context.Context, after int64, fn func(*LogEntry) error) error
+}
+
+// Store is what the Service needs from persistence: the committed reads,
+// a consistent snapshot of the rules to start from, and one way to write.
+//
+// storage/storagetest holds the conformance suite every Store must pass.
+type Store interface {
+	Reader
 	// Users returns the users of ids that exist, in ascending id order.
 	Users(ctx context.Context, ids []string) ([]User, error)
 	// Stages returns the stages of ids that exist, in ascending id order.
 	Stages(ctx context.Context, ids []int64) ([]Stage, error)
-	// Rules calls fn for every stored rule, in no particular order, and stops
-	// at fn's first error.
-	Rules(ctx context.Context, fn func(Rule) error) error
 	// Changes returns the change records of one record (or, with a zero Ref
 	// and a user id, of one user's admin role), oldest first.
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
-	// Commit writes the whole batch in one transaction: all of it or none.
-	Commit(ctx context.Context, b *Batch) error
+	// Snapshot calls fn for every stored rule, in no particular order, all
+	// read in one consistent state, and returns the log position of that
+	// state. It stops at fn's first error.
+	Snapshot(ctx context.Context, fn func(Rule) error) (position int64, err error)
+	// Update runs one write transaction. It first takes the store's writer
+	// lock, so that no other writer, in this process or another, commits
+	// until it ends; then it calls build with a Reader of the transaction and
+	// the log position of the committed state (the head). build decides from
+	// that state and returns the batch to write, or nil to write nothing.
+	// Update writes the batch, appends its changes to the log as one entry at
+	// head+1, commits, and returns the entry's position (head when nothing
+	// was written). A build error is returned as it is, after a rollback.
+	//
+	// An error from the commit itself leaves the outcome unknown: the entry
+	// may or may not be in the log.
+	Update(ctx context.Context, build func(ctx context.Context, tx Reader, head int64) (*Batch, error)) (position int64, err error)
+}
+
+// Notifier is an optional capability of a Store: a wake-up when another
+// process may have appended to the log (PostgreSQL's LISTEN/NOTIFY). The
+// Service polls the log as well, so a missed wake-up only costs latency.
+type Notifier interface {
+	// Notify sends on the returned channel (without blocking; wake-ups may
+	// merge) whenever the log may have grown, until ctx ends.
+	Notify(ctx context.Context) (<-chan struct{}, error)
 }
 
 // Rule is one line of the policy store in the encoding of the policy
@@ -68,7 +101,9 @@ type Batch struct {
 	RemoveRules []Rule
 	AddRules    []Rule
 
-	// Change records appended; the store assigns their Seq.
+	// The log entry: its kind, and its change records in order. The store
+	// assigns the entry's position and the records' Seq.
+	Kind    EntryKind
 	Changes []Change
 }
 
@@ -84,24 +119,48 @@ type ContactShare struct {
 	ShareType ShareType
 }
 
-// Change is one recorded change of access: who, when, what, before and after.
-type Change struct {
-	Seq    int64 // assigned by the store, increasing
-	At     time.Time
-	Actor  string
-	Entity Ref    // the record; zero for a change of a user's admin role
-	User   string // the user whose admin role changed
-	Before AccessState
-	After  AccessState
+// EntryKind says what kind of write made a log entry.
+type EntryKind string
+
+const (
+	EntryAccess EntryKind = "access" // a change of privacy or lists
+	EntryAdmin  EntryKind = "admin"  // a grant or revocation of the admin role
+	EntryImport EntryKind = "import" // a data set loaded into an empty store
+)
+
+// LogEntry is one committed write as the change log keeps it: its position,
+// and every change of access it made, in order. The rules at position n are
+// the replay of the changes of the entries up to n.
+type LogEntry struct {
+	Position int64
+	Kind     EntryKind
+	Changes  []Change
 }
 
-// AccessState is a record's access at one moment: IsPrivate and List for
-// an opportunity; ShareType and List for a contact; Admin for a user.
+// Change is one recorded change of access: who, when, what, before and
+// after. It is the audit trail and what every instance follows.
+type Change struct {
+	Seq      int64 // assigned by the store, increasing
+	Position int64 // the log position of the write that made it
+	At       time.Time
+	Actor    string
+	Entity   Ref    // the record; zero for a change of a user's admin role
+	User     string // the user whose admin role changed
+	Before   AccessState
+	After    AccessState
+}
+
+// AccessState is a record's access at one moment: IsPrivate, List, Creator
+// and Responsible for an opportunity; ShareType and List for a contact;
+// Admin for a user. A record that does not exist has the state of no rules:
+// a private opportunity and a private contact with empty lists.
 type AccessState struct {
-	IsPrivate bool
-	ShareType ShareType
-	List      []string
-	Admin     bool
+	IsPrivate   bool
+	ShareType   ShareType
+	List        []string
+	Creator     string // an opportunity's creator
+	Responsible string // an opportunity's responsible user
+	Admin       bool
 }
 
 // ChangeQuery selects the change records of one record (Entity) or of one
@@ -109,69 +168,4 @@ type AccessState struct {
 type ChangeQuery struct {
 	Entity Ref
 	User   string
-}
-
-// Authorizer holds the access rules in memory, translates records into rules
-// and back, and answers checks without I/O. The policy package implements
-// it on Casbin. Methods that read may run concurrently with each other;
-// Load and Apply are called by one writer at a time.
-type Authorizer interface {
-	// OpportunityRules and ContactRules translate a record's access (and for
-	// an opportunity its creator and responsible user) into rules.
-	OpportunityRules(o *Opportunity) []Rule
-	ContactRules(c *Contact) []Rule
-	// AdminRule is the rule that makes user an admin.
-	AdminRule(user string) Rule
-
-	// Load adds stored rules while the service starts; an unknown rule fails.
-	Load(rules []Rule) error
-	// Apply changes the rules in memory after a commit.
-	Apply(remove, add []Rule) error
-
-	// Access translates a record's rules back: IsPrivate or ShareType, and
-	// the list (ascending).
-	Access(ref Ref) AccessState
-	// IsAdmin reports whether user holds the admin role.
-	IsAdmin(user string) bool
-	// Decide answers whether user may do action on the record, and why.
-	Decide(user string, ref Ref, action Action) (Decision, error)
-}
-
-// Action is what a user wants to do with a record.
-type Action string
-
-const (
-	ActionRead         Action = "read"
-	ActionEdit         Action = "edit"
-	ActionDelete       Action = "delete"
-	ActionChangeAccess Action = "access"
-)
-
-// Valid reports whether a is one of the four actions.
-func (a Action) Valid() bool {
-	switch a {
-	case ActionRead, ActionEdit, ActionDelete, ActionChangeAccess:
-		return true
-	}
-	return false
-}
-
-// Reason explains a decision in CRM terms.
-type Reason string
-
-const (
-	ReasonAdmin           Reason = "admin"
-	ReasonPublic          Reason = "public"
-	ReasonInAccessList    Reason = "in accessList"
-	ReasonCreator         Reason = "creator"
-	ReasonResponsible     Reason = "responsible"
-	ReasonSharedReadWrite Reason = "shared read-write"
-	ReasonInManagerList   Reason = "in managerList"
-	ReasonDenied          Reason = "denied"
-)
-
-// Decision is the answer to a check.
-type Decision struct {
-	Allowed bool
-	Reason  Reason
 }

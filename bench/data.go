@@ -73,7 +73,7 @@ func (h *harness) buildGrants() error {
 		var err error
 		crmTime := timeIt(func() {
 			if g.store, g.svc, err = newService(h.ctx, g.crmPath); err == nil {
-				err = g.svc.Import(h.ctx, g.fx)
+				_, err = g.svc.Import(h.ctx, g.fx)
 			}
 		})
 		if err != nil {
@@ -128,7 +128,7 @@ func (h *harness) buildContacts() error {
 			return
 		}
 		defer st.Close()
-		err = svc.Import(h.ctx, fx)
+		_, err = svc.Import(h.ctx, fx)
 	})
 	if err == nil {
 		err = checkpoint(h.contactsPath)

@@ -46,6 +46,7 @@ func (h *handler) setOpportunityAccess(w http.ResponseWriter, r *http.Request, u
 		h.writeFailure(w, r, err)
 		return
 	}
+	setToken(w, o.Token)
 	h.writeEnvelope(w, r, http.StatusOK, &envelope{count: 1, statusCode: http.StatusOK, object: d.opportunity(o)})
 }
 
@@ -146,6 +147,7 @@ func (h *handler) setContactsAccess(w http.ResponseWriter, r *http.Request, user
 		return
 	}
 	w.Header().Set("X-Skipped-Count", strconv.Itoa(res.Skipped))
+	setToken(w, res.Token)
 	h.writeEnvelope(w, r, http.StatusOK, &envelope{
 		count:      len(page),
 		paged:      req.paged,

@@ -10,16 +10,18 @@ import (
 
 // statusOf is the one table from crmaccess error codes to HTTP statuses.
 //
-// ECONFLICT answers 500: on these two endpoints it only means that the
-// stored rules disagree with the ones in memory (another writer changed the
-// database under this process), which the client cannot resolve; SPEC §4
-// lists no 409 either.
+// ECONFLICT answers 500: the Service retries writers' conflicts and
+// reloads memory that does not fit the database itself, so one that still
+// reaches a client is a fault the client cannot resolve; SPEC §4 lists no
+// 409 either. EUNAVAILABLE (a busy database, a lost commit, a token's state
+// not reached in time) answers 503 with Retry-After.
 var statusOf = map[string]int{
 	crmaccess.EINVALID:      http.StatusBadRequest,
 	crmaccess.EUNAUTHORIZED: http.StatusUnauthorized,
 	crmaccess.EFORBIDDEN:    http.StatusForbidden,
 	crmaccess.ENOTFOUND:     http.StatusNotFound,
 	crmaccess.ECONFLICT:     http.StatusInternalServerError,
+	crmaccess.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	crmaccess.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -43,6 +45,9 @@ func (h *handler) writeFailure(w http.ResponseWriter, r *http.Request, err error
 		status = http.StatusInternalServerError
 	}
 	msg := crmaccess.ErrorMessage(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set(headerRetryAfter, "1")
+	}
 	if status == http.StatusInternalServerError {
 		h.log.ErrorContext(r.Context(), "httpadapter: request failed",
 			"method", r.Method, "path", r.URL.Path, "code", code, "err", err)

@@ -220,13 +220,6 @@ type failingStore struct {
 
 var errDisk = errors.New("disk on fire at /var/secret/crm.db")
 
-func (s *failingStore) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
-	if s.fail == "FindContacts" {
-		return nil, errDisk
-	}
-	return s.Store.FindContacts(ctx, f)
-}
-
 func (s *failingStore) Users(ctx context.Context, ids []string) ([]crmaccess.User, error) {
 	if s.fail == "Users" {
 		return nil, errDisk
@@ -234,16 +227,36 @@ func (s *failingStore) Users(ctx context.Context, ids []string) ([]crmaccess.Use
 	return s.Store.Users(ctx, ids)
 }
 
-func (s *failingStore) Commit(ctx context.Context, b *crmaccess.Batch) error {
-	switch s.fail {
-	case "Commit":
-		return errDisk
-	case "Commit conflict":
-		if !b.RequireEmpty {
-			return crmaccess.Errorf(crmaccess.ECONFLICT, "rule %v is already stored (detail)", b.AddRules)
+// Update hands build a reader that fails as asked, and fails the write
+// itself for "Commit" and "Commit conflict".
+func (s *failingStore) Update(ctx context.Context, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, error) {
+	return s.Store.Update(ctx, func(ctx context.Context, tx crmaccess.Reader, head int64) (*crmaccess.Batch, error) {
+		b, err := build(ctx, failingReader{tx, s.fail}, head)
+		if err != nil || b == nil {
+			return b, err
 		}
+		switch s.fail {
+		case "Commit":
+			return nil, errDisk
+		case "Commit conflict":
+			if !b.RequireEmpty {
+				return nil, crmaccess.Errorf(crmaccess.ECONFLICT, "rule %v is already stored (detail)", b.AddRules)
+			}
+		}
+		return b, nil
+	})
+}
+
+type failingReader struct {
+	crmaccess.Reader
+	fail string
+}
+
+func (r failingReader) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
+	if r.fail == "FindContacts" {
+		return nil, errDisk
 	}
-	return s.Store.Commit(ctx, b)
+	return r.Reader.FindContacts(ctx, f)
 }
 
 // TestInternalErrorsHideDetail: a failing store answers 500 with a generic

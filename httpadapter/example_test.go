@@ -48,7 +48,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := svc.Import(ctx, fixture); err != nil {
+	if _, err := svc.Import(ctx, fixture); err != nil {
 		log.Fatal(err)
 	}
 

@@ -28,6 +28,10 @@ type Options struct {
 	// Location is the time zone of dates sent without an offset, and the
 	// zone dates are written in. nil is UTC.
 	Location *time.Location
+	// FreshnessWait is how long a request carrying X-Consistency-Token
+	// waits for this instance to reach that state before answering 503
+	// with Retry-After. 0 is DefaultFreshnessWait.
+	FreshnessWait time.Duration
 	// Logger receives internal errors with their detail (never shown to the
 	// client). nil is slog.Default().
 	Logger *slog.Logger
@@ -46,6 +50,8 @@ type handler struct {
 	loc     *time.Location
 	log     *slog.Logger
 	mux     *http.ServeMux
+
+	freshWait time.Duration
 }
 
 // New returns the http.Handler of the two endpoints over svc. authenticate
@@ -62,6 +68,8 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 		maxBody: DefaultMaxBodyBytes,
 		loc:     time.UTC,
 		log:     slog.Default(),
+
+		freshWait: DefaultFreshnessWait,
 	}
 	if opts != nil {
 		if opts.Prefix != "" {
@@ -78,6 +86,9 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 		}
 		if opts.Logger != nil {
 			h.log = opts.Logger
+		}
+		if opts.FreshnessWait > 0 {
+			h.freshWait = opts.FreshnessWait
 		}
 	}
 	h.mux = http.NewServeMux()
@@ -119,6 +130,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, fn endpoint) {
 	}
 	p, err := h.readParams(w, r)
 	if err != nil {
+		h.writeFailure(w, r, err)
+		return
+	}
+	if err := h.awaitToken(r); err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}

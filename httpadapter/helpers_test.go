@@ -97,7 +97,7 @@ func newPortal(t testing.TB, opts *httpadapter.Options, wrap func(crmaccess.Stor
 		t.Fatalf("NewService: %v", err)
 	}
 	fx := loadFixture(t)
-	if err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	logs := &bytes.Buffer{}

@@ -42,7 +42,7 @@ func benchHandler(b *testing.B, fx *crmaccess.Fixture) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx); err != nil {
 		b.Fatal(err)
 	}
 	auth := func(r *http.Request) (string, error) {

@@ -279,13 +279,21 @@ func TestPaging(t *testing.T) {
 	})
 }
 
-// TestSkippedCount: contacts the caller may not edit are skipped, left
-// unchanged and counted in X-Skipped-Count.
+// TestSkippedCount: contacts the caller may read but not edit are skipped,
+// left unchanged and counted in X-Skipped-Count; those the caller may not
+// even read are not counted (SPEC §3).
 func TestSkippedCount(t *testing.T) {
 	p := newPortal(t, nil, nil)
+	// Bob may read contact 14 (shared Read) but not edit it; contact 15 is
+	// private to alice, hidden from him.
+	bobs := p.do(t, req{path: contactPath, token: "bob-token", contentType: "application/json",
+		body: `{"isPrivate":false,"tags":["lead"]}`})
+	if got := bobs.Header().Get("X-Skipped-Count"); got != "1" {
+		t.Errorf("bob: X-Skipped-Count %q, want 1 (contact 14 is shared read-only; 15 is hidden)", got)
+	}
 	w := p.putJSON(t, contactPath, `{"isPrivate":true,"tags":["lead"],"managerList":["`+bob+`"]}`)
-	if got := w.Header().Get("X-Skipped-Count"); got != "1" {
-		t.Errorf("X-Skipped-Count %q, want 1 (contact 15 is private to alice)", got)
+	if got := w.Header().Get("X-Skipped-Count"); got != "0" {
+		t.Errorf("X-Skipped-Count %q, want 0 (contact 15 is private to alice: hidden, not counted)", got)
 	}
 	cs := decodeContacts(t, w)
 	if got := contactIDs(cs); !slices.Equal(got, []int64{10, 11, 12, 13, 14}) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -23,7 +24,8 @@ import (
 // Checks may run concurrently with each other and with a write; a write
 // (Load, Apply) becomes visible to checks all at once.
 type Engine struct {
-	x *index
+	// x is the current index; Replace swaps in a new one whole.
+	x atomic.Pointer[index]
 
 	writeMu sync.Mutex // one writer at a time
 
@@ -43,9 +45,10 @@ func New() (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: enforcer: %w", err)
 	}
-	eng := &Engine{x: newIndex(), casbin: e}
+	eng := &Engine{casbin: e}
+	eng.x.Store(newIndex())
 	for _, t := range ruleTypes {
-		e.SetNamedRoleManager(t, &roleManager{x: eng.x, ptype: t})
+		e.SetNamedRoleManager(t, &roleManager{eng: eng, ptype: t})
 	}
 	// Wires the role managers into the model's g functions (p is empty, so
 	// no line is added through them).
@@ -72,59 +75,92 @@ func (g *Engine) Load(rules []crmaccess.Rule) error {
 	return g.Apply(nil, rules)
 }
 
+// Replace builds a new index from the rules load hands to add, then swaps
+// it in: checks see the old rules until the new ones are all in. A rule
+// this model does not know fails the call, and the old rules stay.
+func (g *Engine) Replace(load func(add func([]crmaccess.Rule) error) error) error {
+	g.writeMu.Lock()
+	defer g.writeMu.Unlock()
+	x := newIndex()
+	err := load(func(rules []crmaccess.Rule) error {
+		entries, err := parseAll(x, rules)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			x.add(e)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	g.x.Store(x)
+	g.resetCasbin()
+	return nil
+}
+
+// parseAll parses rules into entries of x; on an error it forgets what it
+// interned and returns the error.
+func parseAll(x *index, rules []crmaccess.Rule) ([]entry, error) {
+	out := make([]entry, 0, len(rules))
+	for _, r := range rules {
+		e, err := x.parse(r)
+		if err != nil {
+			x.release(out)
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 // Apply removes then adds rules, as a commit changed them. A rule this model
 // does not know fails the whole call with EINVALID before anything changes.
 func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
-	parse := func(rules []crmaccess.Rule) ([]entry, error) {
-		out := make([]entry, 0, len(rules))
-		for _, r := range rules {
-			e, err := g.x.parse(r)
-			if err != nil {
-				return out, err
-			}
-			out = append(out, e)
-		}
-		return out, nil
-	}
-	rm, err := parse(remove)
+	x := g.x.Load()
+	rm, err := parseAll(x, remove)
 	if err != nil {
-		g.x.release(rm) // nothing changed: forget what parsing interned
 		return err
 	}
-	ad, err := parse(add)
+	ad, err := parseAll(x, add)
 	if err != nil {
-		g.x.release(rm)
-		g.x.release(ad)
+		x.release(rm)
 		return err
 	}
-	g.x.lockAll()
+	x.lockAll()
 	for _, e := range rm {
-		g.x.remove(e)
+		x.remove(e)
 	}
 	for _, e := range ad {
-		g.x.add(e)
+		x.add(e)
 	}
-	g.x.unlockAll()
+	x.unlockAll()
 	// Parsing interned every user named; forget those no line names now.
-	g.x.release(rm)
-	g.x.release(ad)
+	x.release(rm)
+	x.release(ad)
+	g.resetCasbin()
+	return nil
+}
 
-	// Casbin memoizes g answers in its cached matcher: drop them.
+// resetCasbin drops the g answers Casbin memoizes in its cached matcher.
+func (g *Engine) resetCasbin() {
 	g.casbinMu.Lock()
 	for _, t := range ruleTypes {
 		g.casbin.SetNamedRoleManager(t, g.casbin.GetNamedRoleManager(t))
 	}
 	g.casbinMu.Unlock()
-	return nil
 }
 
 // Access translates a record's rules back into its access state.
 func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
+	x := g.x.Load()
+	k := keyOf(ref)
 	var st crmaccess.AccessState
 	marker := ""
-	for _, name := range g.x.subjects(keyOf(ref), linkList) {
+	for _, name := range x.subjects(k, linkList) {
 		if name == subjectPublic || name == subjectPublicRead {
 			marker = name
 		} else {
@@ -138,6 +174,12 @@ func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
 		if !st.IsPrivate {
 			st.List = nil
 		}
+		if names := x.subjects(k, linkCreator); len(names) > 0 {
+			st.Creator = names[0]
+		}
+		if names := x.subjects(k, linkResponsible); len(names) > 0 {
+			st.Responsible = names[0]
+		}
 	case marker == subjectPublic:
 		st.ShareType = crmaccess.ShareReadWrite
 	case marker == subjectPublicRead:
@@ -150,7 +192,8 @@ func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
 
 // IsAdmin reports whether user holds the admin role.
 func (g *Engine) IsAdmin(user string) bool {
-	return g.x.isAdmin(g.x.lookup(user))
+	x := g.x.Load()
+	return x.isAdmin(x.lookup(user))
 }
 
 // Decide answers whether user may do action on the record, and names the
@@ -164,14 +207,15 @@ func (g *Engine) Decide(user string, ref crmaccess.Ref, action crmaccess.Action)
 		// Only canonical user ids: never a marker such as crm:admin.
 		return crmaccess.Decision{}, crmaccess.Errorf(crmaccess.EINVALID, "user %q is not a canonical GUID", user)
 	}
-	uid := g.x.lookup(user) // 0 when the user is on no line: only markers can match
-	if g.x.isAdmin(uid) {
+	x := g.x.Load()
+	uid := x.lookup(user) // 0 when the user is on no line: only markers can match
+	if x.isAdmin(uid) {
 		return crmaccess.Decision{Allowed: true, Reason: crmaccess.ReasonAdmin}, nil
 	}
 	if ref.Kind == crmaccess.KindContact && action == crmaccess.ActionChangeAccess {
 		action = crmaccess.ActionEdit
 	}
-	m := g.x.match(keyOf(ref), uid)
+	m := x.match(keyOf(ref), uid)
 	if r := m.reason(ref.Kind, action); r != "" {
 		return crmaccess.Decision{Allowed: true, Reason: r}, nil
 	}

@@ -11,7 +11,7 @@ import (
 // roleManager lets Casbin's Enforce read one line type of the index. It is
 // read-only: lines change through Engine.Apply, after a commit.
 type roleManager struct {
-	x     *index
+	eng   *Engine
 	ptype string
 }
 
@@ -40,7 +40,8 @@ func (rm *roleManager) HasLink(name1, name2 string, _ ...string) (bool, error) {
 
 func (rm *roleManager) roles(name string) []string {
 	if rm.ptype == typeAdmin {
-		if rm.x.isAdmin(rm.x.lookup(name)) {
+		x := rm.eng.x.Load()
+		if x.isAdmin(x.lookup(name)) {
 			return []string{roleAdmin}
 		}
 		return nil
@@ -49,7 +50,7 @@ func (rm *roleManager) roles(name string) []string {
 	if !ok {
 		return nil
 	}
-	return rm.x.subjects(keyOf(ref), rm.linkType())
+	return rm.eng.x.Load().subjects(keyOf(ref), rm.linkType())
 }
 
 func (rm *roleManager) GetRoles(name string, _ ...string) ([]string, error) {
@@ -69,9 +70,10 @@ func (rm *roleManager) GetUsers(name string, _ ...string) ([]string, error) {
 	if rm.ptype != typeAdmin || name != roleAdmin {
 		return nil, errors.New("policy: GetUsers answers only for crm:admin")
 	}
+	x := rm.eng.x.Load()
 	var out []string
-	for u := range *rm.x.admins.Load() {
-		out = append(out, rm.x.name(u))
+	for u := range *x.admins.Load() {
+		out = append(out, x.name(u))
 	}
 	slices.Sort(out)
 	return out, nil

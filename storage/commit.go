@@ -5,32 +5,18 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crmaccess/crmaccess"
 )
 
-// Commit writes the whole batch in one transaction, in multi-row statements
-// (never one per row), or nothing at all. It fails with ECONFLICT when
-// RequireEmpty finds records or rules, when a record or an added rule is
-// already stored, when a privacy update names a record that does not exist,
-// or when a removed rule is not stored; with EINTERNAL otherwise (a
-// cancelled ctx included: the error wraps ctx.Err()).
+// Commit writes b as one log entry, in one transaction, or nothing at all:
+// Update with a batch decided in advance. It fails as Update does.
 func (s *Store) Commit(ctx context.Context, b *crmaccess.Batch) error {
-	if err := ctx.Err(); err != nil {
-		return crmaccess.Internal(err)
-	}
-	if b == nil || emptyBatch(b) {
-		return nil
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return s.translate(ctx, err)
-	}
-	if err := s.write(ctx, tx, b); err != nil {
-		_ = tx.Rollback() // the error that matters is err
-		return s.translate(ctx, err)
-	}
-	return s.translate(ctx, tx.Commit())
+	_, err := s.Update(ctx, func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error) {
+		return b, nil
+	})
+	return err
 }
 
 func emptyBatch(b *crmaccess.Batch) bool {
@@ -41,7 +27,7 @@ func emptyBatch(b *crmaccess.Batch) bool {
 
 // write runs the parts of b in order: emptiness check, records, privacy
 // updates, removed rules, added rules, change records.
-func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos int64) error {
 	steps := []func(context.Context, *sql.Tx, *crmaccess.Batch) error{
 		s.requireEmpty,
 		s.insertUsers,
@@ -52,14 +38,13 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error
 		s.updateContactShares,
 		s.removeRules,
 		s.addRules,
-		s.appendChanges,
 	}
 	for _, step := range steps {
 		if err := step(ctx, tx, b); err != nil {
 			return err
 		}
 	}
-	return nil
+	return s.appendLog(ctx, tx, b, pos)
 }
 
 func (s *Store) requireEmpty(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
@@ -295,16 +280,29 @@ func (s *Store) addRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) er
 	}, nil)
 }
 
-func (s *Store) appendChanges(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
-	m := multiRow{head: `INSERT INTO ` + s.t.changes + ` (at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
-		before_private, before_share, before_list, before_admin,
-		after_private, after_share, after_list, after_admin) VALUES `,
-		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 14}
+// appendLog appends the batch's entry to the log at pos, and its change
+// records tied to it.
+func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos int64) error {
+	at := time.Now()
+	if len(b.Changes) > 0 {
+		at = b.Changes[0].At
+	}
+	sec, nsec := unixParts(at)
+	if _, err := tx.ExecContext(ctx, s.d.bind(`INSERT INTO `+s.t.log+` (seq, at_sec, at_nsec, kind, changes) VALUES (?, ?, ?, ?, ?)`),
+		pos, sec, nsec, string(b.Kind), len(b.Changes)); err != nil {
+		return err
+	}
+	m := multiRow{head: `INSERT INTO ` + s.t.changes + ` (log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
+		before_private, before_share, before_list, before_admin, before_creator, before_responsible,
+		after_private, after_share, after_list, after_admin, after_creator, after_responsible) VALUES `,
+		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 19}
 	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
 		c := &b.Changes[i]
 		sec, nsec := unixParts(c.At)
-		return append(args, sec, nsec, c.Actor, string(c.Entity.Kind), c.Entity.ID, c.User,
+		return append(args, pos, sec, nsec, c.Actor, string(c.Entity.Kind), c.Entity.ID, c.User,
 			c.Before.IsPrivate, int64(c.Before.ShareType), encodeList(c.Before.List), c.Before.Admin,
-			c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin)
+			c.Before.Creator, c.Before.Responsible,
+			c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin,
+			c.After.Creator, c.After.Responsible)
 	}, nil)
 }

@@ -2,7 +2,11 @@ package storage
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"strings"
+	"syscall"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
@@ -25,6 +29,10 @@ func (s *Store) translate(ctx context.Context, err error) error {
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return crmaccess.Internal(ctxErr)
+	}
+	if retryable(err) {
+		return &crmaccess.Error{Code: crmaccess.EUNAVAILABLE,
+			Message: "the database is busy or was not reached; retry", Err: err}
 	}
 	if s.uniqueViolation(err) {
 		return &crmaccess.Error{Code: crmaccess.ECONFLICT,
@@ -57,4 +65,22 @@ func (s *Store) uniqueViolation(err error) bool {
 		}
 	}
 	return false
+}
+
+// retryable reports whether err is a failure a later try may not meet: the
+// database busy or locked (SQLite), a serialization failure, a deadlock or
+// a lock not available (PostgreSQL), a connection lost or refused.
+func retryable(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked
+	}
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		code := st.SQLState()
+		return code == "40001" || code == "40P01" || code == "55P03" || code == "57P01" ||
+			strings.HasPrefix(code, "08")
+	}
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }

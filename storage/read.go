@@ -22,11 +22,36 @@ const (
 		is_private`
 )
 
+// reader reads committed state through q: the Store's pool, or the
+// transaction of an Update.
+type reader struct {
+	s *Store
+	q queryer
+}
+
+var _ crmaccess.Reader = reader{}
+
+// Opportunity returns one opportunity with its Members (ascending) and an
+// empty AccessList; see reader.Opportunity.
+func (s *Store) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
+	return reader{s, s.db}.Opportunity(ctx, id)
+}
+
+// Contacts returns the contacts of ids that exist; see reader.Contacts.
+func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
+	return reader{s, s.db}.Contacts(ctx, ids)
+}
+
+// FindContacts returns every contact f matches; see reader.FindContacts.
+func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
+	return reader{s, s.db}.FindContacts(ctx, f)
+}
+
 // Opportunity returns one opportunity with its Members (ascending) and an
 // empty AccessList. It fails with ENOTFOUND when there is none, EINTERNAL
 // otherwise.
-func (s *Store) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
-	row := s.db.QueryRowContext(ctx, s.d.bind(`SELECT `+opportunityColumns+` FROM `+s.t.opportunities+` WHERE id = ?`), id)
+func (r reader) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
+	row := r.q.QueryRowContext(ctx, r.s.d.bind(`SELECT `+opportunityColumns+` FROM `+r.s.t.opportunities+` WHERE id = ?`), id)
 	var o crmaccess.Opportunity
 	var closeSec, closeNsec, createdSec, createdNsec int64
 	err := row.Scan(&o.ID, &o.Title, &o.Description, &o.CreateBy, &o.Responsible, &o.ContactID,
@@ -35,43 +60,43 @@ func (s *Store) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportuni
 		return nil, crmaccess.Errorf(crmaccess.ENOTFOUND, "opportunity %d not found", id)
 	}
 	if err != nil {
-		return nil, s.translate(ctx, err)
+		return nil, r.s.translate(ctx, err)
 	}
 	o.ExpectedCloseDate = fromUnix(closeSec, closeNsec)
 	o.Created = fromUnix(createdSec, createdNsec)
-	err = queryEach(ctx, s.db,
-		s.d.bind(`SELECT contact_id FROM `+s.t.members+` WHERE opportunity_id = ? ORDER BY contact_id`),
-		[]any{id}, func(r *sql.Rows) error {
+	err = queryEach(ctx, r.q,
+		r.s.d.bind(`SELECT contact_id FROM `+r.s.t.members+` WHERE opportunity_id = ? ORDER BY contact_id`),
+		[]any{id}, func(rows *sql.Rows) error {
 			var m int64
-			if err := r.Scan(&m); err != nil {
+			if err := rows.Scan(&m); err != nil {
 				return err
 			}
 			o.Members = append(o.Members, m)
 			return nil
 		})
 	if err != nil {
-		return nil, s.translate(ctx, err)
+		return nil, r.s.translate(ctx, err)
 	}
 	return &o, nil
 }
 
 // Contacts returns the contacts of ids that exist, each once, in ascending
 // id order, with Tags filled and ManagerList empty. Errors are EINTERNAL.
-func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
+func (r reader) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
 	args := distinctArgs(ids)
 	var out []crmaccess.Contact
-	m := multiRow{head: `SELECT ` + contactColumns + ` FROM ` + s.t.contacts + ` c WHERE c.id IN (`, row: "?", tail: ")", rowVars: 1}
-	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
-		c, err := scanContact(r)
+	m := multiRow{head: `SELECT ` + contactColumns + ` FROM ` + r.s.t.contacts + ` c WHERE c.id IN (`, row: "?", tail: ")", rowVars: 1}
+	err := r.s.queryChunks(ctx, r.q, m, nil, args, func(rows *sql.Rows) error {
+		c, err := scanContact(rows)
 		out = append(out, c)
 		return err
 	})
 	if err != nil {
-		return nil, s.translate(ctx, err)
+		return nil, r.s.translate(ctx, err)
 	}
 	slices.SortFunc(out, func(a, b crmaccess.Contact) int { return cmp.Compare(a.ID, b.ID) })
-	if err := s.loadTags(ctx, out); err != nil {
-		return nil, s.translate(ctx, err)
+	if err := r.loadTags(ctx, out); err != nil {
+		return nil, r.s.translate(ctx, err)
 	}
 	return out, nil
 }
@@ -80,7 +105,7 @@ func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact,
 // Tags filled and ManagerList empty. SQL selects by tags, stage, type, list
 // view and creation range; the search text is matched in Go with
 // f.MatchSearch, the reference semantics. Errors are EINTERNAL.
-func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
+func (r reader) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
 	if f == nil {
 		f = &crmaccess.ContactFilter{}
 	}
@@ -92,8 +117,8 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 		// find the contacts that carry them all, a chunk of tags at a time,
 		// and keep only those rows of the main query.
 		var err error
-		if carrying, err = s.contactsCarrying(ctx, keys); err != nil {
-			return nil, s.translate(ctx, err)
+		if carrying, err = r.contactsCarrying(ctx, keys); err != nil {
+			return nil, r.s.translate(ctx, err)
 		}
 		if len(carrying) == 0 {
 			return nil, nil
@@ -101,7 +126,7 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 	} else if len(keys) > 0 {
 		// The contacts that carry every key: as many distinct matching keys
 		// as asked for.
-		where = append(where, `c.id IN (SELECT t.contact_id FROM `+s.t.tags+` t WHERE t.tag_key IN (`+
+		where = append(where, `c.id IN (SELECT t.contact_id FROM `+r.s.t.tags+` t WHERE t.tag_key IN (`+
 			placeholders(len(keys))+`) GROUP BY t.contact_id HAVING COUNT(DISTINCT t.tag_key) = ?)`)
 		for _, k := range keys {
 			args = append(args, k)
@@ -121,8 +146,8 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 		where = append(where, `c.is_company = ?`)
 		args = append(args, f.ListView == crmaccess.ListCompany)
 	case crmaccess.ListWithOpportunity:
-		where = append(where, `(EXISTS (SELECT 1 FROM `+s.t.opportunities+` o WHERE o.contact_id = c.id)
-			OR EXISTS (SELECT 1 FROM `+s.t.members+` m WHERE m.contact_id = c.id))`)
+		where = append(where, `(EXISTS (SELECT 1 FROM `+r.s.t.opportunities+` o WHERE o.contact_id = c.id)
+			OR EXISTS (SELECT 1 FROM `+r.s.t.members+` m WHERE m.contact_id = c.id))`)
 	}
 	from, until := f.Range()
 	if !from.IsZero() {
@@ -135,24 +160,24 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 		where = append(where, `c.created_sec <= ? AND (c.created_sec < ? OR c.created_nsec < ?)`)
 		args = append(args, sec, sec, nsec)
 	}
-	query := `SELECT ` + contactColumns + ` FROM ` + s.t.contacts + ` c`
+	query := `SELECT ` + contactColumns + ` FROM ` + r.s.t.contacts + ` c`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	query += ` ORDER BY c.id`
 	var out []crmaccess.Contact
-	err := queryEach(ctx, s.db, s.d.bind(query), args, func(r *sql.Rows) error {
-		c, err := scanContact(r)
+	err := queryEach(ctx, r.q, r.s.d.bind(query), args, func(rows *sql.Rows) error {
+		c, err := scanContact(rows)
 		if err == nil && (carrying == nil || carrying[c.ID]) && f.MatchSearch(c.DisplayName()) {
 			out = append(out, c)
 		}
 		return err
 	})
 	if err != nil {
-		return nil, s.translate(ctx, err)
+		return nil, r.s.translate(ctx, err)
 	}
-	if err := s.loadTags(ctx, out); err != nil {
-		return nil, s.translate(ctx, err)
+	if err := r.loadTags(ctx, out); err != nil {
+		return nil, r.s.translate(ctx, err)
 	}
 	return out, nil
 }
@@ -163,18 +188,18 @@ const maxTagVars = maxVars - 16
 
 // contactsCarrying returns the contacts that carry every one of keys
 // (distinct), counting the matching tags of each contact chunk by chunk.
-func (s *Store) contactsCarrying(ctx context.Context, keys []string) (map[int64]bool, error) {
+func (r reader) contactsCarrying(ctx context.Context, keys []string) (map[int64]bool, error) {
 	args := make([]any, len(keys))
 	for i, k := range keys {
 		args[i] = k
 	}
 	counts := map[int64]int{}
-	m := multiRow{head: `SELECT contact_id, COUNT(DISTINCT tag_key) FROM ` + s.t.tags + ` WHERE tag_key IN (`,
+	m := multiRow{head: `SELECT contact_id, COUNT(DISTINCT tag_key) FROM ` + r.s.t.tags + ` WHERE tag_key IN (`,
 		row: "?", tail: ") GROUP BY contact_id", rowVars: 1}
-	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
+	err := r.s.queryChunks(ctx, r.q, m, nil, args, func(rows *sql.Rows) error {
 		var id int64
 		var n int
-		if err := r.Scan(&id, &n); err != nil {
+		if err := rows.Scan(&id, &n); err != nil {
 			return err
 		}
 		counts[id] += n // the chunks share no key
@@ -204,7 +229,7 @@ func scanContact(r *sql.Rows) (crmaccess.Contact, error) {
 
 // loadTags fills the Tags of contacts (sorted by id), a batch of contacts
 // per query.
-func (s *Store) loadTags(ctx context.Context, contacts []crmaccess.Contact) error {
+func (r reader) loadTags(ctx context.Context, contacts []crmaccess.Contact) error {
 	if len(contacts) == 0 {
 		return nil
 	}
@@ -212,13 +237,13 @@ func (s *Store) loadTags(ctx context.Context, contacts []crmaccess.Contact) erro
 	for i, c := range contacts {
 		ids[i] = c.ID
 	}
-	m := multiRow{head: `SELECT contact_id, tag FROM ` + s.t.tags + ` WHERE contact_id IN (`, row: "?",
+	m := multiRow{head: `SELECT contact_id, tag FROM ` + r.s.t.tags + ` WHERE contact_id IN (`, row: "?",
 		tail: ") ORDER BY contact_id, pos", rowVars: 1}
 	i := 0 // contacts and rows both ascend by id: walk them together
-	return s.queryChunks(ctx, s.db, m, nil, ids, func(r *sql.Rows) error {
+	return r.s.queryChunks(ctx, r.q, m, nil, ids, func(rows *sql.Rows) error {
 		var id int64
 		var tag string
-		if err := r.Scan(&id, &tag); err != nil {
+		if err := rows.Scan(&id, &tag); err != nil {
 			return err
 		}
 		for i < len(contacts) && contacts[i].ID < id {
@@ -272,22 +297,21 @@ func (s *Store) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, err
 	return out, nil
 }
 
-// Rules calls fn for every rule of the rule table, streaming the rows, and
-// returns fn's first error as it is. A line with more than two values is not
-// a crmaccess rule and fails the call with EINTERNAL. Other errors are
-// EINTERNAL.
-func (s *Store) Rules(ctx context.Context, fn func(crmaccess.Rule) error) error {
-	rows, err := s.gdb.WithContext(ctx).Raw(`SELECT COALESCE(ptype, ''), COALESCE(v0, ''), COALESCE(v1, ''),
-		COALESCE(v2, '') || COALESCE(v3, '') || COALESCE(v4, '') || COALESCE(v5, '') FROM ` + s.t.rules).Rows()
+// rules calls fn for every rule of the rule table, streaming the rows, and
+// returns fn's first error as it is. A line with more than two values is
+// not a crmaccess rule and fails the call.
+func (s *Store) rules(ctx context.Context, q queryer, fn func(crmaccess.Rule) error) error {
+	rows, err := q.QueryContext(ctx, `SELECT COALESCE(ptype, ''), COALESCE(v0, ''), COALESCE(v1, ''),
+		COALESCE(v2, '') || COALESCE(v3, '') || COALESCE(v4, '') || COALESCE(v5, '') FROM `+s.t.rules)
 	if err != nil {
-		return s.translate(ctx, err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r crmaccess.Rule
 		var rest string
 		if err := rows.Scan(&r.PType, &r.V0, &r.V1, &rest); err != nil {
-			return s.translate(ctx, err)
+			return err
 		}
 		if rest != "" {
 			return crmaccess.Internal(fmt.Errorf("rule table %s holds a line with more than two values (%s, %s, %s, …)",
@@ -297,16 +321,14 @@ func (s *Store) Rules(ctx context.Context, fn func(crmaccess.Rule) error) error 
 			return err
 		}
 	}
-	return s.translate(ctx, rows.Err())
+	return rows.Err()
 }
 
 // Changes returns the change records of q.Entity or, with a zero Entity, of
 // q.User's admin role, oldest first. A zero query selects nothing. Errors
 // are EINTERNAL.
 func (s *Store) Changes(ctx context.Context, q crmaccess.ChangeQuery) ([]crmaccess.Change, error) {
-	query := `SELECT seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
-		before_private, before_share, before_list, before_admin,
-		after_private, after_share, after_list, after_admin FROM ` + s.t.changes
+	query := `SELECT ` + changeColumns + ` FROM ` + s.t.changes
 	var args []any
 	switch {
 	case q.Entity != (crmaccess.Ref{}):
@@ -321,32 +343,40 @@ func (s *Store) Changes(ctx context.Context, q crmaccess.ChangeQuery) ([]crmacce
 	query += ` ORDER BY seq`
 	var out []crmaccess.Change
 	err := queryEach(ctx, s.db, s.d.bind(query), args, func(r *sql.Rows) error {
-		var c crmaccess.Change
-		var sec, nsec, beforeShare, afterShare int64
-		var kind, beforeList, afterList string
-		if err := r.Scan(&c.Seq, &sec, &nsec, &c.Actor, &kind, &c.Entity.ID, &c.User,
-			&c.Before.IsPrivate, &beforeShare, &beforeList, &c.Before.Admin,
-			&c.After.IsPrivate, &afterShare, &afterList, &c.After.Admin); err != nil {
-			return err
-		}
-		c.At = fromUnix(sec, nsec)
-		c.Entity.Kind = crmaccess.Kind(kind)
-		c.Before.ShareType = crmaccess.ShareType(beforeShare)
-		c.After.ShareType = crmaccess.ShareType(afterShare)
-		var err error
-		if c.Before.List, err = decodeList(beforeList); err != nil {
-			return err
-		}
-		if c.After.List, err = decodeList(afterList); err != nil {
-			return err
-		}
+		c, err := scanChange(r)
 		out = append(out, c)
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, s.translate(ctx, err)
 	}
 	return out, nil
+}
+
+// changeColumns are the columns scanChange reads.
+const changeColumns = `seq, log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
+	before_private, before_share, before_list, before_admin, before_creator, before_responsible,
+	after_private, after_share, after_list, after_admin, after_creator, after_responsible`
+
+func scanChange(r *sql.Rows) (crmaccess.Change, error) {
+	var c crmaccess.Change
+	var sec, nsec, beforeShare, afterShare int64
+	var kind, beforeList, afterList string
+	if err := r.Scan(&c.Seq, &c.Position, &sec, &nsec, &c.Actor, &kind, &c.Entity.ID, &c.User,
+		&c.Before.IsPrivate, &beforeShare, &beforeList, &c.Before.Admin, &c.Before.Creator, &c.Before.Responsible,
+		&c.After.IsPrivate, &afterShare, &afterList, &c.After.Admin, &c.After.Creator, &c.After.Responsible); err != nil {
+		return c, err
+	}
+	c.At = fromUnix(sec, nsec)
+	c.Entity.Kind = crmaccess.Kind(kind)
+	c.Before.ShareType = crmaccess.ShareType(beforeShare)
+	c.After.ShareType = crmaccess.ShareType(afterShare)
+	var err error
+	if c.Before.List, err = decodeList(beforeList); err != nil {
+		return c, err
+	}
+	c.After.List, err = decodeList(afterList)
+	return c, err
 }
 
 // encodeList and decodeList keep a list as a JSON array; an empty list

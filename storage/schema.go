@@ -23,6 +23,7 @@ type tables struct {
 	opportunities string
 	members       string
 	changes       string
+	log           string
 	rules         string // gorm-adapter's table, not prefixed
 }
 
@@ -36,6 +37,7 @@ func newTables(prefix, rules string) tables {
 		opportunities: prefix + "opportunities",
 		members:       prefix + "opportunity_members",
 		changes:       prefix + "changes",
+		log:           prefix + "log",
 		rules:         rules,
 	}
 }
@@ -50,6 +52,7 @@ type migration struct {
 
 var migrations = []migration{
 	{version: 1, name: "records and changes", sql: schemaV1},
+	{version: 2, name: "the change log", sql: schemaV2},
 }
 
 // schemaV1 creates the record tables and the change table. Lists
@@ -145,6 +148,30 @@ func schemaV1(t tables, d dialect, p string) []string {
 		)`,
 		`CREATE INDEX ` + p + `changes_entity_idx ON ` + t.changes + ` (entity_kind, entity_id, seq)`,
 		`CREATE INDEX ` + p + `changes_user_idx ON ` + t.changes + ` (user_id, seq)`,
+	}
+}
+
+// schemaV2 makes the change records a log every instance follows: one row
+// of the log table per committed write, at consecutive positions handed out
+// under the writer lock (so they become visible in commit order), and each
+// change record tied to its write's position. An opportunity's state also
+// names its creator and responsible user, so that the log replays to the
+// rules. A store written before has position 0: its rules are the baseline.
+func schemaV2(t tables, _ dialect, p string) []string {
+	return []string{
+		`CREATE TABLE ` + t.log + ` (
+			seq     BIGINT PRIMARY KEY,
+			at_sec  BIGINT NOT NULL,
+			at_nsec BIGINT NOT NULL,
+			kind    VARCHAR(16) NOT NULL,
+			changes BIGINT NOT NULL
+		)`,
+		`ALTER TABLE ` + t.changes + ` ADD COLUMN log_seq BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE ` + t.changes + ` ADD COLUMN before_creator TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE ` + t.changes + ` ADD COLUMN before_responsible TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE ` + t.changes + ` ADD COLUMN after_creator TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE ` + t.changes + ` ADD COLUMN after_responsible TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX ` + p + `changes_log_idx ON ` + t.changes + ` (log_seq, seq)`,
 	}
 }
 

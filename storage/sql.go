@@ -90,6 +90,7 @@ type execer interface {
 
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // statementRows caps the rows of one multi-row statement: the statement of

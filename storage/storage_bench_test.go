@@ -32,7 +32,7 @@ func benchStore(b *testing.B, fx *crmaccess.Fixture) *storage.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx); err != nil {
 		b.Fatal(err)
 	}
 	return st
@@ -80,7 +80,7 @@ func BenchmarkRules(b *testing.B) {
 		b.Run(fmt.Sprintf("grants=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				count := 0
-				if err := st.Rules(ctx, func(crmaccess.Rule) error { count++; return nil }); err != nil {
+				if _, err := st.Snapshot(ctx, func(crmaccess.Rule) error { count++; return nil }); err != nil {
 					b.Fatal(err)
 				}
 				if count < n {

@@ -180,7 +180,7 @@ func seed(ctx context.Context, db *gorm.DB, svc *crmaccess.Service) error {
 	if err != nil {
 		return err
 	}
-	if err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx); err != nil {
 		return err
 	}
 	return db.WithContext(ctx).Create(&accounts).Error

@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%s: %s", source, crmaccess.ErrorMessage(err))
 	}
-	switch err := svc.Import(ctx, fx); {
+	switch _, err := svc.Import(ctx, fx); {
 	case err == nil:
 		if err := saveTokens(ctx, db, fx); err != nil {
 			return fail("save the tokens of %s: %v", source, err)

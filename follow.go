@@ -1,0 +1,266 @@
+package crmaccess
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// follow reads the log every poll, or when wake says it grew, until ctx
+// ends. An error leaves memory as it was and marks it stale, so that the
+// next decision catches up itself; the next round tries again.
+func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan struct{}) {
+	defer s.following.Done()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+		if err := s.catchUp(ctx, s.store); err != nil && ctx.Err() == nil {
+			s.followErr.Store(&err)
+		}
+	}
+}
+
+// fresh makes memory fit for a decision made with ctx: at least as fresh as
+// the token ctx carries, and caught up after a write of unknown outcome. It
+// reads the store only when memory may be behind.
+//
+// Errors: EINVALID (a malformed token), EUNAVAILABLE (the state was not
+// reached before ctx ended), EINTERNAL.
+func (s *Service) fresh(ctx context.Context) error {
+	want, err := wantedPosition(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.stale.Load() && s.applied.Load() >= want {
+		return nil
+	}
+	for {
+		if err := s.catchUp(ctx, s.store); err != nil {
+			if ctx.Err() != nil {
+				return Errorf(EUNAVAILABLE, "the requested state was not reached in time")
+			}
+			return Internal(err)
+		}
+		if s.applied.Load() >= want {
+			return nil
+		}
+		// The write that returned the token committed before the token was
+		// handed out, so the log holds it: wait for the next look.
+		s.advancedMu.Lock()
+		advanced := s.advanced
+		s.advancedMu.Unlock()
+		select {
+		case <-ctx.Done():
+			return Errorf(EUNAVAILABLE, "the requested state (%d) was not reached in time (at %d)", want, s.applied.Load())
+		case <-advanced:
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// catchUp applies the entries of the log after memory's position, read
+// through r. A gap or an entry that does not fit memory makes it reload the
+// whole state.
+func (s *Service) catchUp(ctx context.Context, r Reader) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.catchUpLocked(ctx, r)
+}
+
+func (s *Service) catchUpLocked(ctx context.Context, r Reader) error {
+	// Cleared before reading: a failure noticed meanwhile sets it again.
+	s.stale.Store(false)
+	err := r.Log(ctx, s.applied.Load(), s.applyLocked)
+	if err == errDiverged {
+		err = s.reloadLocked(ctx)
+	}
+	if err != nil {
+		s.stale.Store(true)
+	}
+	return err
+}
+
+// catchUpTo brings memory to head, the committed position a write holds
+// the writer lock at, reading through the write's transaction.
+func (s *Service) catchUpTo(ctx context.Context, tx Reader, head int64) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.applied.Load() != head || s.stale.Load() {
+		if err := s.catchUpLocked(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if got := s.applied.Load(); got > head {
+		return fmt.Errorf("%w (memory at %d, log at %d)", errMemoryAhead, got, head)
+	} else if got < head {
+		return fmt.Errorf("crmaccess: the log ends at %d, before its head %d", got, head)
+	}
+	return nil
+}
+
+// applyOwn applies the entry this instance just committed, unless the
+// follower got there first.
+func (s *Service) applyOwn(e *LogEntry) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	switch at := s.applied.Load(); {
+	case at >= e.Position:
+	case at == e.Position-1:
+		if err := s.applyLocked(e); err != nil {
+			s.stale.Store(true)
+		}
+	default:
+		// Cannot happen while writes catch up under the writer lock; be
+		// safe all the same.
+		s.stale.Store(true)
+	}
+}
+
+// errDiverged means the log does not fit memory: an entry is missing, or a
+// change's before-state is not what memory holds.
+var errDiverged = fmt.Errorf("crmaccess: memory does not fit the change log")
+
+// applyLocked applies one log entry to memory, all of it visible at once.
+func (s *Service) applyLocked(e *LogEntry) error {
+	if e.Position != s.applied.Load()+1 {
+		return errDiverged
+	}
+	// Each record's and user's first change must start from what memory
+	// holds.
+	seenRecords, seenUsers := make(map[Ref]bool), make(map[string]bool)
+	for i := range e.Changes {
+		c := &e.Changes[i]
+		switch {
+		case c.Entity == (Ref{}):
+			if !seenUsers[c.User] && s.auth.IsAdmin(c.User) != c.Before.Admin {
+				return errDiverged
+			}
+			seenUsers[c.User] = true
+		case !seenRecords[c.Entity]:
+			seenRecords[c.Entity] = true
+			if !sameRules(stateRules(s.auth, c, s.auth.Access(c.Entity)), stateRules(s.auth, c, c.Before)) {
+				return errDiverged
+			}
+		}
+	}
+	remove, add := ruleDiff(s.auth, e.Changes)
+	if err := s.auth.Apply(remove, add); err != nil {
+		return err
+	}
+	s.advance(e.Position)
+	return nil
+}
+
+// advance records that memory holds pos and wakes the waiters.
+func (s *Service) advance(pos int64) {
+	s.applied.Store(pos)
+	s.advancedMu.Lock()
+	close(s.advanced)
+	s.advanced = make(chan struct{})
+	s.advancedMu.Unlock()
+}
+
+// reload replaces memory with a snapshot of the store's rules.
+func (s *Service) reload(ctx context.Context) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.reloadLocked(ctx)
+}
+
+func (s *Service) reloadLocked(ctx context.Context) error {
+	var pos int64
+	err := s.auth.Replace(func(add func([]Rule) error) error {
+		chunk := make([]Rule, 0, loadChunk)
+		var err error
+		pos, err = s.store.Snapshot(ctx, func(r Rule) error {
+			chunk = append(chunk, r)
+			if len(chunk) == loadChunk {
+				if err := add(chunk); err != nil {
+					return err
+				}
+				chunk = chunk[:0]
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return add(chunk)
+	})
+	if err != nil {
+		if ErrorCode(err) == EINVALID {
+			return err
+		}
+		return Internal(err)
+	}
+	s.stale.Store(false)
+	s.advance(pos)
+	return nil
+}
+
+// stateRules translates the access state of a change's subject into rules:
+// a record's, or a user's admin role.
+func stateRules(auth Authorizer, c *Change, st AccessState) []Rule {
+	switch c.Entity.Kind {
+	case KindOpportunity:
+		return auth.OpportunityRules(&Opportunity{ID: c.Entity.ID, IsPrivate: st.IsPrivate, AccessList: st.List,
+			CreateBy: st.Creator, Responsible: st.Responsible})
+	case KindContact:
+		return auth.ContactRules(&Contact{ID: c.Entity.ID, ShareType: st.ShareType, ManagerList: st.List})
+	}
+	if st.Admin {
+		return []Rule{auth.AdminRule(c.User)}
+	}
+	return nil
+}
+
+// ruleDiff returns the rules the changes remove and add, in net: changes of
+// one record in a row (each starting where the one before ended) compose.
+func ruleDiff(auth Authorizer, changes []Change) (remove, add []Rule) {
+	removed := make(map[Rule]int)
+	for i := range changes {
+		for _, r := range stateRules(auth, &changes[i], changes[i].Before) {
+			removed[r]++
+		}
+	}
+	for i := range changes {
+		for _, r := range stateRules(auth, &changes[i], changes[i].After) {
+			if removed[r] > 0 {
+				removed[r]-- // removed by one change, added back by another
+				continue
+			}
+			add = append(add, r)
+		}
+	}
+	for i := range changes {
+		// In the order of the changes, so that the result is deterministic.
+		for _, r := range stateRules(auth, &changes[i], changes[i].Before) {
+			if removed[r] > 0 {
+				removed[r]--
+				remove = append(remove, r)
+			}
+		}
+	}
+	return remove, add
+}
+
+func sameRules(a, b []Rule) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byLine := func(x, y Rule) int {
+		return cmp.Or(strings.Compare(x.PType, y.PType), strings.Compare(x.V0, y.V0), strings.Compare(x.V1, y.V1))
+	}
+	slices.SortFunc(a, byLine)
+	slices.SortFunc(b, byLine)
+	return slices.Equal(a, b)
+}

@@ -1,0 +1,198 @@
+package crmaccess
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Service keeps record-level access for opportunities and contacts. The
+// database is the source of truth; the Service's memory (its Authorizer) is
+// a cache of the rules, changed only by applying the store's change log, in
+// order, whichever process wrote.
+//
+// A write runs inside the store's writer lock: it first brings memory up to
+// the committed head of the log, decides and computes its diff there, then
+// commits records, rules and its log entry in one transaction, and applies
+// that entry. Checks read memory only, unless asked for a state fresher
+// than memory holds (WithToken) or memory may be behind a write whose
+// outcome is unknown; then they first catch up from the log.
+//
+// Any number of Services may share one database, in one process or many;
+// each follows the log in the background (Options.PollInterval, and a
+// wake-up where the store is a Notifier). Close stops following.
+type Service struct {
+	store Store
+	auth  Authorizer
+	now   func() time.Time
+
+	// writeMu lets one write of this instance at a time wait for the
+	// store's writer lock.
+	writeMu sync.Mutex
+
+	// applyMu makes one goroutine at a time apply the log to memory.
+	applyMu sync.Mutex
+	// applied is the log position memory holds.
+	applied atomic.Int64
+	// stale is set when memory may be behind the database (a write whose
+	// commit failed may have committed; following failed): the next
+	// decision catches up first.
+	stale atomic.Bool
+	// advanced is closed, and replaced, whenever applied grows.
+	advancedMu sync.Mutex
+	advanced   chan struct{}
+
+	stopFollowing context.CancelFunc
+	following     sync.WaitGroup
+	followErr     atomic.Pointer[error]
+}
+
+// DefaultPollInterval is how often a Service looks for others' writes in
+// the log when its store sends no wake-ups.
+const DefaultPollInterval = 10 * time.Millisecond
+
+// DefaultNotifiedPollInterval is how often it looks when the store also
+// wakes it up (a Notifier): polling is then only the fallback.
+const DefaultNotifiedPollInterval = 250 * time.Millisecond
+
+// Options configures a Service; nil means the defaults.
+type Options struct {
+	// Now is the clock of change records; nil is time.Now.
+	Now func() time.Time
+	// PollInterval is how often the Service reads the log for others'
+	// writes; 0 is DefaultPollInterval, or DefaultNotifiedPollInterval when
+	// the store is a Notifier. Negative: do not follow in the background
+	// (writes and fresh reads still catch up).
+	PollInterval time.Duration
+}
+
+// cancelCheckEvery is how many contacts a long loop handles between two
+// looks at its context.
+const cancelCheckEvery = 4096
+
+// loadChunk is how many stored rules are handed to the Authorizer at once.
+const loadChunk = 10_000
+
+// NewService loads the rules of the store's committed state into auth,
+// then follows the change log from that state's position until Close.
+// It fails with EINVALID when the store holds a rule auth does not know, or
+// EINTERNAL.
+func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options) (*Service, error) {
+	s := &Service{store: store, auth: auth, now: time.Now, advanced: make(chan struct{})}
+	poll := DefaultPollInterval
+	notifier, notifies := store.(Notifier)
+	if notifies {
+		poll = DefaultNotifiedPollInterval
+	}
+	if opts != nil {
+		if opts.Now != nil {
+			s.now = opts.Now
+		}
+		if opts.PollInterval != 0 {
+			poll = opts.PollInterval
+		}
+	}
+	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	if poll > 0 {
+		followCtx, stop := context.WithCancel(context.Background())
+		s.stopFollowing = stop
+		var wake <-chan struct{}
+		if notifies {
+			ch, err := notifier.Notify(followCtx)
+			if err != nil {
+				stop()
+				return nil, Internal(err)
+			}
+			wake = ch
+		}
+		s.following.Add(1)
+		go s.follow(followCtx, poll, wake)
+	}
+	return s, nil
+}
+
+// Close stops following the log. The Service still answers afterwards,
+// from memory as it was, and writes still work; Close does not close the
+// store.
+func (s *Service) Close() error {
+	if s.stopFollowing != nil {
+		s.stopFollowing()
+		s.following.Wait()
+	}
+	return nil
+}
+
+// maxWriteAttempts bounds how often a write is tried when the database is
+// busy or the outcome of a commit was lost.
+const maxWriteAttempts = 8
+
+// update runs one write. build runs inside the store's writer lock, with
+// memory brought up to the committed head: it decides from memory (and
+// reads records through tx) and returns the batch to write, or nil. The
+// batch's rule changes are derived here from its change records, the same
+// way every instance applies them from the log. The write is tried again,
+// from a fresh state, while the store reports EUNAVAILABLE (a busy
+// database, a lost commit) and ctx allows.
+func (s *Service) update(ctx context.Context, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	backoff := time.Millisecond
+	reloaded := false
+	for attempt := 1; ; attempt++ {
+		var written *Batch
+		pos, err := s.store.Update(ctx, func(ctx context.Context, tx Reader, head int64) (*Batch, error) {
+			written = nil
+			if err := s.catchUpTo(ctx, tx, head); err != nil {
+				return nil, err
+			}
+			b, err := build(ctx, tx)
+			if err != nil || b == nil {
+				return nil, err
+			}
+			b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
+			written = b
+			return b, nil
+		})
+		if err == nil {
+			if written != nil {
+				s.applyOwn(&LogEntry{Position: pos, Kind: written.Kind, Changes: written.Changes})
+			}
+			return positionToken(pos), nil
+		}
+		// The commit may have happened, or memory may have been caught up
+		// only partly: catch up before the next decision.
+		s.stale.Store(true)
+		code := ErrorCode(err)
+		retry := code == EUNAVAILABLE
+		if code == ECONFLICT && written != nil && !written.RequireEmpty && !reloaded {
+			// The rules memory derived the diff from are not the stored
+			// ones: something wrote them without the log. Reload the whole
+			// state once and decide again.
+			if err := s.reload(ctx); err != nil {
+				return "", err
+			}
+			reloaded, retry = true, true
+		}
+		if !retry || attempt == maxWriteAttempts || ctx.Err() != nil {
+			if code == ECONFLICT || code == EUNAVAILABLE || code == EINVALID || code == ENOTFOUND ||
+				code == EFORBIDDEN || code == EUNAUTHORIZED {
+				return "", err
+			}
+			return "", Internal(err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", Internal(ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 100*time.Millisecond)
+	}
+}
+
+// errMemoryAhead means memory holds a position the store has not reached:
+// it was loaded from another database, or the log was rewritten.
+var errMemoryAhead = errors.New("crmaccess: memory is ahead of the store's log")

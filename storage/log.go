@@ -1,0 +1,204 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// Update runs one write transaction (see crmaccess.Store): it takes the
+// writer lock first (PostgreSQL: a transaction-scoped advisory lock;
+// SQLite: the database's write lock), reads the head of the log, calls
+// build with a reader of the transaction, writes the batch build returns
+// with its log entry at head+1, and commits. Holding the lock until the
+// commit is what makes positions visible in commit order: the next writer
+// reads the head only once this one has committed.
+//
+// Errors: build's error as it is; ECONFLICT (RequireEmpty found data, a
+// record or rule already stored, a removed rule or updated record missing);
+// EUNAVAILABLE (the database was busy, or the commit's answer was lost and
+// its outcome is unknown); EINTERNAL.
+func (s *Store) Update(ctx context.Context, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, crmaccess.Internal(err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.translate(ctx, err)
+	}
+	pos, b, err := s.buildAndWrite(ctx, tx, build)
+	if err != nil || b == nil {
+		_ = tx.Rollback() // the error that matters is err
+		if err != nil {
+			return 0, s.translate(ctx, err)
+		}
+		return pos, nil
+	}
+	if err := tx.Commit(); err != nil {
+		if ctx.Err() != nil {
+			return 0, crmaccess.Internal(ctx.Err())
+		}
+		return 0, &crmaccess.Error{Code: crmaccess.EUNAVAILABLE,
+			Message: "the database did not confirm the write; its outcome is unknown", Err: err}
+	}
+	return pos, nil
+}
+
+// buildAndWrite is Update's transaction up to the commit. It returns the
+// position written, or the head and a nil batch when there is nothing to
+// write.
+func (s *Store) buildAndWrite(ctx context.Context, tx *sql.Tx, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
+	if s.d.postgres() {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.t.log)); err != nil {
+			return 0, nil, err
+		}
+	} else if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
+		// SQLite: take the write lock before reading, in case the caller's
+		// database begins deferred transactions (Open's begin immediate).
+		return 0, nil, err
+	}
+	head, err := s.head(ctx, tx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err := build(ctx, reader{s, tx}, head)
+	if err != nil {
+		return 0, nil, err
+	}
+	if b == nil || emptyBatch(b) {
+		return head, nil, nil
+	}
+	pos := head + 1
+	if err := s.write(ctx, tx, b, pos); err != nil {
+		return 0, nil, err
+	}
+	if s.d.postgres() {
+		// Delivered to the listeners when the transaction commits.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.t.log, strconv.FormatInt(pos, 10)); err != nil {
+			return 0, nil, err
+		}
+	}
+	return pos, b, nil
+}
+
+// head returns the newest position of the log, 0 for an empty log.
+func (s *Store) head(ctx context.Context, q queryer) (int64, error) {
+	var head int64
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM `+s.t.log).Scan(&head)
+	return head, err
+}
+
+// Log calls fn with every log entry after position after, whole and in
+// order; see crmaccess.Reader. Errors: fn's as they are, EINTERNAL.
+func (s *Store) Log(ctx context.Context, after int64, fn func(*crmaccess.LogEntry) error) error {
+	return reader{s, s.db}.Log(ctx, after, fn)
+}
+
+// Log reads the entries after position after: their log rows first, then
+// their change records up to the last of those rows, so that an entry
+// committed between the two reads is left for the next call rather than
+// read in part.
+func (r reader) Log(ctx context.Context, after int64, fn func(*crmaccess.LogEntry) error) error {
+	var entries []crmaccess.LogEntry
+	var counts []int64
+	err := queryEach(ctx, r.q, r.s.d.bind(`SELECT seq, kind, changes FROM `+r.s.t.log+` WHERE seq > ? ORDER BY seq`),
+		[]any{after}, func(rows *sql.Rows) error {
+			var e crmaccess.LogEntry
+			var kind string
+			var n int64
+			if err := rows.Scan(&e.Position, &kind, &n); err != nil {
+				return err
+			}
+			e.Kind = crmaccess.EntryKind(kind)
+			entries = append(entries, e)
+			counts = append(counts, n)
+			return nil
+		})
+	if err != nil {
+		return r.s.translate(ctx, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	last := entries[len(entries)-1].Position
+	i := 0
+	err = queryEach(ctx, r.q, r.s.d.bind(`SELECT `+changeColumns+` FROM `+r.s.t.changes+
+		` WHERE log_seq > ? AND log_seq <= ? ORDER BY log_seq, seq`), []any{after, last}, func(rows *sql.Rows) error {
+		c, err := scanChange(rows)
+		if err != nil {
+			return err
+		}
+		for i < len(entries) && entries[i].Position < c.Position {
+			i++
+		}
+		if i == len(entries) || entries[i].Position != c.Position {
+			return errors.New("storage: a change record names no log entry")
+		}
+		entries[i].Changes = append(entries[i].Changes, c)
+		return nil
+	})
+	if err != nil {
+		return r.s.translate(ctx, err)
+	}
+	for i := range entries {
+		if int64(len(entries[i].Changes)) != counts[i] {
+			return crmaccess.Internal(errors.New("storage: a log entry lacks change records"))
+		}
+		if err := fn(&entries[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Snapshot streams every rule and returns the log position they are the
+// state at, both read in one transaction that sees one state: a
+// repeatable-read transaction on PostgreSQL, a deferred (read) transaction
+// on SQLite, which WAL keeps on one snapshot. A line with more than two
+// values is not a crmaccess rule and fails the call with EINTERNAL.
+func (s *Store) Snapshot(ctx context.Context, fn func(crmaccess.Rule) error) (int64, error) {
+	var pos int64
+	err := s.readSnapshot(ctx, func(q queryer) error {
+		var err error
+		if pos, err = s.head(ctx, q); err != nil {
+			return err
+		}
+		return s.rules(ctx, q, fn)
+	})
+	if err != nil {
+		return 0, s.translate(ctx, err)
+	}
+	return pos, nil
+}
+
+// readSnapshot runs fn in a read transaction on one snapshot.
+func (s *Store) readSnapshot(ctx context.Context, fn func(queryer) error) error {
+	if s.d.postgres() {
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() // read only: nothing to keep
+		return fn(tx)
+	}
+	// Open's connections begin immediate transactions, which would take
+	// the write lock: begin a deferred one by hand on one connection.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
+		return err
+	}
+	err = fn(conn)
+	// A cancelled ctx must not keep the transaction open on a pooled
+	// connection.
+	if _, rbErr := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err == nil && rbErr != nil {
+		err = rbErr
+	}
+	return err
+}
