@@ -50,6 +50,7 @@ func openExample(ctx context.Context, dir string) (*crmaccess.Service, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer svc.Close()
 	fixture, err := crmaccess.ParseFixture(strings.NewReader(examplePortal))
 	if err != nil {
 		log.Fatal(err)

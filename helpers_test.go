@@ -64,6 +64,7 @@ func serviceOver(t testing.TB, st crmaccess.Store) *crmaccess.Service {
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
+	t.Cleanup(func() { svc.Close() })
 	return svc
 }
 

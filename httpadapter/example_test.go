@@ -39,6 +39,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer svc.Close()
 	fixture, err := crmaccess.ParseFixture(strings.NewReader(`{
 	  "users": [{"id": "11111111-1111-1111-1111-111111111111", "displayName": "Ann"},
 	            {"id": "22222222-2222-2222-2222-222222222222", "displayName": "Ben"}],

@@ -96,6 +96,7 @@ func newPortal(t testing.TB, opts *httpadapter.Options, wrap func(crmaccess.Stor
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
+	t.Cleanup(func() { svc.Close() })
 	fx := loadFixture(t)
 	if _, err := svc.Import(ctx, fx); err != nil {
 		t.Fatalf("Import: %v", err)

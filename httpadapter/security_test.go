@@ -49,6 +49,7 @@ func newFilePortal(t testing.TB, fx *crmaccess.Fixture, opts *httpadapter.Option
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { svc.Close() })
 	if fx == nil {
 		fx = loadFixture(t)
 	}

@@ -125,6 +125,7 @@ func serve(ctx context.Context, dbPath, addr string, selftest bool, stdout, stde
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	if err := seed(ctx, db, svc); err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@
 // CRM access endpoints over a SQLite file, filled on first start with a demo
 // portal, and authenticates with the demo users' bearer tokens.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-db crmaccess.db] [-fixtures FILE]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-db crmaccess.db | -db postgres://…] [-fixtures FILE]
 //
+// -db names a SQLite file or a PostgreSQL URL; several servers may share
+// one database, each following the others' writes.
 // -fixtures loads FILE (the fixture format of crmaccess.ParseFixture) into an
 // empty database instead of the demo portal; on a database that already
 // holds data it refuses and exits with status 1. A later start on the same
@@ -24,9 +26,11 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -52,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	dbPath := fs.String("db", "crmaccess.db", "SQLite database file (created if missing)")
+	dbPath := fs.String("db", "crmaccess.db", "SQLite database file (created if missing), or a PostgreSQL URL (postgres://…) that several servers may share")
 	fixtures := fs.String("fixtures", "", "load this fixture file into an empty database instead of the demo portal")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -67,17 +71,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	shown := redacted(*dbPath) // a URL's password is not printed
 	db, err := openDB(*dbPath)
 	if err != nil {
-		return fail("open %s: %v", *dbPath, err)
+		return fail("open %s: %v", shown, err)
 	}
 	defer closeDB(db)
 	if err := db.WithContext(ctx).AutoMigrate(&demoToken{}); err != nil {
-		return fail("open %s: %v", *dbPath, err)
+		return fail("open %s: %v", shown, err)
 	}
 	store, err := storage.New(ctx, db, nil)
 	if err != nil {
-		return fail("open %s: %v", *dbPath, err)
+		return fail("open %s: %v", shown, err)
 	}
 	engine, err := policy.New()
 	if err != nil {
@@ -85,8 +90,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	svc, err := crmaccess.NewService(ctx, store, engine, nil)
 	if err != nil {
-		return fail("load the access rules of %s: %v", *dbPath, err)
+		return fail("load the access rules of %s: %v", shown, err)
 	}
+	defer svc.Close()
 
 	// The data set: the demo portal, or -fixtures.
 	data, source := demoPortal, "the demo portal"
@@ -106,11 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail("save the tokens of %s: %v", source, err)
 		}
 		fmt.Fprintf(stdout, "Loaded %s into %s: %d users, %d stages, %d contacts, %d opportunities.\n",
-			source, *dbPath, len(fx.Users), len(fx.Stages), len(fx.Contacts), len(fx.Opportunities))
+			source, shown, len(fx.Users), len(fx.Stages), len(fx.Contacts), len(fx.Opportunities))
 	case crmaccess.ErrorCode(err) == crmaccess.ECONFLICT && *fixtures != "":
-		return fail("%s already holds data; -fixtures loads only into an empty database (pick a new -db file)", *dbPath)
+		return fail("%s already holds data; -fixtures loads only into an empty database (pick a new -db file)", shown)
 	case crmaccess.ErrorCode(err) == crmaccess.ECONFLICT:
-		fmt.Fprintf(stdout, "Using the data already in %s.\n", *dbPath)
+		fmt.Fprintf(stdout, "Using the data already in %s.\n", shown)
 	default:
 		return fail("load %s: %v", source, err)
 	}
@@ -124,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(httpadapter.DefaultPrefix+"/", httpadapter.New(svc, bearer(tokens), &httpadapter.Options{Logger: log}))
+	mux.Handle(httpadapter.DefaultPrefix+"/", httpadapter.New(svc, bearer(ctx, db, tokens), &httpadapter.Options{Logger: log}))
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(httpadapter.OpenAPI())
@@ -167,10 +173,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // openDB opens the SQLite file the way storage.Open does (WAL, a busy
 // timeout, immediate transactions), but as the program's own *gorm.DB, so
 // the token table lives in the same file.
+//
+// A postgres:// or postgresql:// URL opens that PostgreSQL database instead:
+// several servers may share it (and a SQLite file on one host), each
+// following the others' writes through crmaccess's change log.
 func openDB(path string) (*gorm.DB, error) {
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		return gorm.Open(postgres.Open(path), &gorm.Config{Logger: logger.Discard})
+	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
 	return gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+}
+
+// redacted is the database as it may be shown: a URL without its password.
+func redacted(db string) string {
+	if u, err := url.Parse(db); err == nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	return db
 }
 
 func closeDB(db *gorm.DB) {

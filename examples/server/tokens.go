@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -94,16 +96,39 @@ func printTokens(ctx context.Context, w io.Writer, svc *crmaccess.Service, token
 }
 
 // bearer authenticates "Authorization: Bearer TOKEN" against the stored
-// tokens.
-func bearer(tokens map[string]string) func(*http.Request) (string, error) {
+// tokens. An unknown token makes it read the token table again (at most
+// once a second), since another server over the same database may have
+// stored tokens after this one started.
+func bearer(ctx context.Context, db *gorm.DB, tokens map[string]string) func(*http.Request) (string, error) {
+	var (
+		mu     sync.Mutex
+		loaded = time.Now()
+	)
+	find := func(token string) (string, bool) {
+		for t, id := range tokens {
+			if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
+				return id, true
+			}
+		}
+		return "", false
+	}
 	return func(r *http.Request) (string, error) {
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return "", errNoToken
 		}
-		for t, id := range tokens {
-			if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
-				return id, nil
+		mu.Lock()
+		defer mu.Unlock()
+		if id, ok := find(token); ok {
+			return id, nil
+		}
+		if time.Since(loaded) > time.Second {
+			loaded = time.Now()
+			if fresh, err := loadTokens(ctx, db); err == nil {
+				tokens = fresh
+				if id, ok := find(token); ok {
+					return id, nil
+				}
 			}
 		}
 		return "", errors.New("unknown token")
