@@ -1,0 +1,312 @@
+package crmaccess_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
+)
+
+// Several Services over one database (SPEC §8), each with its own
+// connections, as separate processes would have: on one SQLite file, and on
+// PostgreSQL when CRMACCESS_POSTGRES_DSN is set.
+
+// sharedDB opens instances of one database.
+type sharedDB struct {
+	name string
+	// open returns a new store over the database, with its own connections.
+	open func(t *testing.T) crmaccess.Store
+}
+
+func sharedDatabases(t *testing.T) []sharedDB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	dbs := []sharedDB{{name: "sqlite", open: func(t *testing.T) crmaccess.Store {
+		t.Helper()
+		st, err := storage.Open(t.Context(), path, nil)
+		if err != nil {
+			t.Fatalf("storage.Open: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}}}
+	dsn := os.Getenv("CRMACCESS_POSTGRES_DSN")
+	if dsn == "" {
+		t.Log("CRMACCESS_POSTGRES_DSN is not set: PostgreSQL not tested")
+		return dbs
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix := "i" + hex.EncodeToString(b) + "_"
+	opts := &storage.Options{TablePrefix: prefix, RuleTable: prefix + "casbin_rule"}
+	var admin *gorm.DB
+	return append(dbs, sharedDB{name: "postgres", open: func(t *testing.T) crmaccess.Store {
+		t.Helper()
+		db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
+		if err != nil {
+			t.Fatalf("open PostgreSQL: %v", err)
+		}
+		sqlDB, _ := db.DB()
+		if admin == nil {
+			admin = db
+			t.Cleanup(func() {
+				var names []string
+				db.Raw(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND left(tablename, ?) = ?`,
+					len(prefix), prefix).Scan(&names)
+				for _, n := range names {
+					db.Exec(`DROP TABLE IF EXISTS ` + n + ` CASCADE`)
+				}
+				sqlDB.Close()
+			})
+		} else {
+			t.Cleanup(func() { sqlDB.Close() })
+		}
+		st, err := storage.New(t.Context(), db, opts)
+		if err != nil {
+			t.Fatalf("storage.New: %v", err)
+		}
+		return st
+	}})
+}
+
+// instance starts a Service over its own store; poll < 0 makes it follow
+// the log only when it writes or is asked for a token.
+func instance(t *testing.T, db sharedDB, poll time.Duration) *crmaccess.Service {
+	t.Helper()
+	eng, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := crmaccess.NewService(t.Context(), db.open(t), eng,
+		&crmaccess.Options{Now: func() time.Time { return testNow }, PollInterval: poll})
+	if err != nil {
+		t.Fatalf("NewService: %v", err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+// twoInstances imports the test portal through a first instance and
+// starts a second that does not follow in the background: whatever it
+// knows of the first one's writes, it learns by writing or by a token.
+func twoInstances(t *testing.T, db sharedDB) (first, second *crmaccess.Service) {
+	t.Helper()
+	first = instance(t, db, 0)
+	if _, err := first.Import(t.Context(), portalFixture(t)); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	return first, instance(t, db, -1)
+}
+
+func eachSharedDatabase(t *testing.T, run func(t *testing.T, db sharedDB)) {
+	for _, db := range sharedDatabases(t) {
+		t.Run(db.name, func(t *testing.T) { run(t, db) })
+	}
+}
+
+// A write decides on the committed state, not on the writing instance's
+// memory: an admin revoked through one instance cannot use the role
+// through another that has not heard of it.
+func TestRevokedAdminCannotWriteThroughAStaleInstance(t *testing.T) {
+	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
+		ctx := t.Context()
+		first, stale := twoInstances(t, db)
+		// The second instance saw the import only; make it learn that
+		// bob is an admin, then revoke him through the first.
+		tok, err := first.GrantAdmin(ctx, admin, bob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stale.WaitFor(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := first.RevokeAdmin(ctx, admin, bob); err != nil {
+			t.Fatal(err)
+		}
+		if !mustCheck(t, stale, bob, crmaccess.OpportunityRef(3), read).Allowed {
+			t.Fatal("the stale instance already knows of the revocation: this test needs it stale")
+		}
+		// Opportunity 3 is private to others: as an admin bob could open it.
+		_, err = stale.SetOpportunityAccess(ctx, bob, 3, true, []string{bob})
+		wantCode(t, err, crmaccess.ENOTFOUND)
+		// And the write caught the stale instance up.
+		if mustCheck(t, stale, bob, crmaccess.OpportunityRef(3), read).Allowed {
+			t.Error("after its write, the instance still lets the revoked admin read")
+		}
+	})
+}
+
+// "Set the list" sets it: two instances writing one after the other end
+// with the second list, not a merge, and the change records chain.
+func TestListsAreSetNotMergedAcrossInstances(t *testing.T) {
+	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
+		ctx := t.Context()
+		first, stale := twoInstances(t, db)
+		if _, err := first.SetOpportunityAccess(ctx, alice, 1, true, []string{bob, dave}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := stale.SetOpportunityAccess(ctx, alice, 1, true, []string{carol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{alice, carol}; !slices.Equal(res.AccessList, want) {
+			t.Errorf("answered list %v, want %v", res.AccessList, want)
+		}
+		fresh := instance(t, db, -1)
+		o, err := fresh.Opportunity(ctx, admin, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{alice, carol}; !slices.Equal(o.AccessList, want) {
+			t.Errorf("stored list %v, want %v", o.AccessList, want)
+		}
+		ch, err := fresh.Changes(ctx, crmaccess.OpportunityRef(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := ch[len(ch)-1]
+		if !slices.Equal(last.Before.List, []string{alice, bob, dave}) || !slices.Equal(last.After.List, []string{alice, carol}) {
+			t.Errorf("the last change goes from %v to %v, want from the first instance's list to the second's", last.Before.List, last.After.List)
+		}
+		// "Make public" through the instance that has not seen the list
+		// writes, and is what the database then holds.
+		if _, err := first.SetOpportunityAccess(ctx, alice, 2, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stale.SetOpportunityAccess(ctx, alice, 2, true, []string{dave}); err != nil {
+			t.Fatal(err)
+		}
+		if o, err := instance(t, db, -1).Opportunity(ctx, admin, 2); err != nil || !o.IsPrivate {
+			t.Errorf("opportunity 2 after the stale instance made it private: %+v, %v", o, err)
+		}
+	})
+}
+
+// A check given a write's token is decided on a state at least that fresh,
+// on an instance that does not follow in the background; without one, that
+// instance answers from what it has seen.
+func TestTokensGiveReadYourWrites(t *testing.T) {
+	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
+		ctx := t.Context()
+		first, other := twoInstances(t, db)
+		res, err := first.SetOpportunityAccess(ctx, alice, 1, true, []string{bob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := crmaccess.OpportunityRef(1)
+		if !mustCheck(t, other, dave, ref, read).Allowed {
+			t.Fatal("the other instance already knows of the write: this test needs it behind")
+		}
+		d, err := other.Check(crmaccess.WithToken(ctx, res.Token), dave, ref, read)
+		if err != nil || d.Allowed {
+			t.Errorf("with the write's token: %+v, %v; want denied", d, err)
+		}
+		// A token from the future: the wait ends with ctx, as EUNAVAILABLE.
+		future := crmaccess.Token("p1000000")
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_, err = other.Check(crmaccess.WithToken(short, future), dave, ref, read)
+		wantCode(t, err, crmaccess.EUNAVAILABLE)
+		_, err = other.Check(crmaccess.WithToken(ctx, "not a token"), dave, ref, read)
+		wantCode(t, err, crmaccess.EINVALID)
+	})
+}
+
+// Every instance follows the log in the background: a write through one
+// is soon decided on by the other without a token.
+func TestInstancesFollowEachOthersWrites(t *testing.T) {
+	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
+		ctx := t.Context()
+		first := instance(t, db, 0)
+		if _, err := first.Import(ctx, portalFixture(t)); err != nil {
+			t.Fatal(err)
+		}
+		follower := instance(t, db, 0)
+		if _, err := first.GrantAdmin(ctx, admin, dave); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !mustCheck(t, follower, dave, crmaccess.OpportunityRef(3), read).Allowed {
+			if time.Now().After(deadline) {
+				t.Fatal("the follower did not see the grant within 5 s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if d := mustCheck(t, follower, dave, crmaccess.OpportunityRef(3), read); d.Reason != crmaccess.ReasonAdmin {
+			t.Errorf("reason %q", d.Reason)
+		}
+	})
+}
+
+// Concurrent writers on two instances: every write succeeds (conflicts are
+// resolved inside the library), and both instances and a fresh one end
+// deciding alike.
+func TestConcurrentWritersOnTwoInstances(t *testing.T) {
+	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
+		ctx := t.Context()
+		a := instance(t, db, 0)
+		if _, err := a.Import(ctx, portalFixture(t)); err != nil {
+			t.Fatal(err)
+		}
+		b := instance(t, db, 0)
+		lists := [][]string{{bob}, {dave}, {bob, carol}, {carol, dave}, nil}
+		var wg sync.WaitGroup
+		errs := make(chan error, 400)
+		for w, svc := range []*crmaccess.Service{a, b, a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 25 {
+					list := lists[(w+i)%len(lists)]
+					var err error
+					switch i % 3 {
+					case 0:
+						_, err = svc.SetOpportunityAccess(ctx, alice, int64(1+i%2), list != nil, list)
+					case 1:
+						_, err = svc.SetContactsAccess(ctx, admin, crmaccess.ContactFilter{Tags: []string{"vip"}}, list != nil, list)
+					default:
+						if w%2 == 0 {
+							_, err = svc.GrantAdmin(ctx, admin, carol)
+						} else {
+							_, err = svc.RevokeAdmin(ctx, admin, carol)
+						}
+					}
+					if err != nil {
+						errs <- fmt.Errorf("writer %d, write %d: %w", w, i, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		fresh := instance(t, db, -1)
+		for _, tok := range []crmaccess.Token{a.Token(), b.Token()} {
+			for _, svc := range []*crmaccess.Service{a, b} {
+				if err := svc.WaitFor(ctx, tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		want := decisions(t, fresh)
+		if !mapsEqual(want, decisions(t, a)) || !mapsEqual(want, decisions(t, b)) {
+			t.Error("the instances decide otherwise than a fresh one")
+		}
+	})
+}
