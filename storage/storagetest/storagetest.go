@@ -45,6 +45,10 @@ func Run(t *testing.T, newStore func(t *testing.T) crmaccess.Store) {
 		{"LargeBatchCommits", testLargeBatch},
 		{"CancelledContextWritesNothing", testCancelledContext},
 		{"CancelDuringCommitIsAllOrNothing", testCancelDuringCommit},
+		{"LogPositionsAreConsecutiveAndEntriesWhole", testLogPositions},
+		{"UpdateBuildReadsCommittedStateAndItsErrorRollsBack", testUpdateBuild},
+		{"UpdatesSerializeOnTheWriterLock", testUpdatesSerialize},
+		{"SnapshotReturnsThePositionOfItsRules", testSnapshotPosition},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore) })
