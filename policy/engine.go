@@ -145,15 +145,6 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 	return nil
 }
 
-// resetCasbin drops the g answers Casbin memoizes in its cached matcher.
-func (g *Engine) resetCasbin() {
-	g.casbinMu.Lock()
-	for _, t := range ruleTypes {
-		g.casbin.SetNamedRoleManager(t, g.casbin.GetNamedRoleManager(t))
-	}
-	g.casbinMu.Unlock()
-}
-
 // Access translates a record's rules back into its access state.
 func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
 	x := g.x.Load()
@@ -194,94 +185,4 @@ func (g *Engine) Access(ref crmaccess.Ref) crmaccess.AccessState {
 func (g *Engine) IsAdmin(user string) bool {
 	x := g.x.Load()
 	return x.isAdmin(x.lookup(user))
-}
-
-// Decide answers whether user may do action on the record, and names the
-// first line that grants it, in the order admin, public, list, creator,
-// responsible. It is the model's matcher (model.conf) run natively.
-func (g *Engine) Decide(user string, ref crmaccess.Ref, action crmaccess.Action) (crmaccess.Decision, error) {
-	if !ref.Valid() || !action.Valid() {
-		return crmaccess.Decision{}, crmaccess.Errorf(crmaccess.EINVALID, "cannot check %q on %v", action, ref)
-	}
-	if id, err := crmaccess.ParseGUID(user); err != nil || id != user {
-		// Only canonical user ids: never a marker such as crm:admin.
-		return crmaccess.Decision{}, crmaccess.Errorf(crmaccess.EINVALID, "user %q is not a canonical GUID", user)
-	}
-	x := g.x.Load()
-	uid := x.lookup(user) // 0 when the user is on no line: only markers can match
-	if x.isAdmin(uid) {
-		return crmaccess.Decision{Allowed: true, Reason: crmaccess.ReasonAdmin}, nil
-	}
-	if ref.Kind == crmaccess.KindContact && action == crmaccess.ActionChangeAccess {
-		action = crmaccess.ActionEdit
-	}
-	m := x.match(keyOf(ref), uid)
-	if r := m.reason(ref.Kind, action); r != "" {
-		return crmaccess.Decision{Allowed: true, Reason: r}, nil
-	}
-	return crmaccess.Decision{Reason: crmaccess.ReasonDenied}, nil
-}
-
-// matched says which of a record's lines concern one user.
-type matched struct {
-	public, publicRead, list, creator, responsible bool
-}
-
-func matchLinks(links []link, uid uint32) matched {
-	var m matched
-	for _, l := range links {
-		switch {
-		case l.typ == linkList && l.user == subjectPublicID:
-			m.public = true
-		case l.typ == linkList && l.user == subjectPublicReadID:
-			m.publicRead = true
-		case uid == 0 || l.user != uid:
-		case l.typ == linkList:
-			m.list = true
-		case l.typ == linkCreator:
-			m.creator = true
-		case l.typ == linkResponsible:
-			m.responsible = true
-		}
-	}
-	return m
-}
-
-// reason is the matcher of model.conf, less its admin term, with the name of
-// the line that satisfies it; "" when none does.
-func (m matched) reason(kind crmaccess.Kind, action crmaccess.Action) crmaccess.Reason {
-	opportunity := kind == crmaccess.KindOpportunity
-	if action == crmaccess.ActionChangeAccess {
-		if m.creator {
-			return crmaccess.ReasonCreator
-		}
-		return ""
-	}
-	switch {
-	case m.public && opportunity:
-		return crmaccess.ReasonPublic
-	case m.public:
-		return crmaccess.ReasonSharedReadWrite
-	case m.list && opportunity:
-		return crmaccess.ReasonInAccessList
-	case m.list:
-		return crmaccess.ReasonInManagerList
-	case m.creator:
-		return crmaccess.ReasonCreator
-	case m.responsible:
-		return crmaccess.ReasonResponsible
-	case m.publicRead && action == crmaccess.ActionRead:
-		return crmaccess.ReasonPublic
-	}
-	return ""
-}
-
-// Enforce asks Casbin's own Enforce, with the embedded model, over the same
-// lines: sub is a user id, obj a record's policy name (see Object), act one
-// of read, edit, delete, access. It is the audit path: slower than Decide,
-// and Casbin memoizes its answers until the next write.
-func (g *Engine) Enforce(sub, obj, act string) (bool, error) {
-	g.casbinMu.RLock()
-	defer g.casbinMu.RUnlock()
-	return g.casbin.Enforce(sub, obj, act)
 }

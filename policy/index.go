@@ -2,7 +2,6 @@ package policy
 
 import (
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -50,107 +49,6 @@ func keyOf(ref crmaccess.Ref) recordKey {
 	return k
 }
 
-// inlineLinks is how many links a record keeps in its map slot: a public
-// opportunity has 3 (marker, creator, responsible), a private one with three
-// users on its list 5.
-const inlineLinks = 6
-
-// record is a record's links: inline[:n] while n <= inlineLinks; beyond,
-// n is spilled and the links are in the shard's overflow map.
-type record struct {
-	n      uint8
-	inline [inlineLinks]link
-}
-
-const spilled = 0xff
-
-const shardCount = 64
-
-type shard struct {
-	mu sync.RWMutex
-	// dense holds, by kind, the record of id at index id / shardCount: a
-	// check reads one slot, with no hashing (a CRM's ids are dense). Ids too
-	// far past the end live in sparse.
-	dense    [2][]record
-	count    [2]int // records held, by kind
-	sparse   map[recordKey]record
-	overflow map[recordKey][]link
-	_        [40]byte // keep shards' locks on separate cache lines
-}
-
-func (s *shard) get(k recordKey) record {
-	if i := uint64(k.id) / shardCount; i < uint64(len(s.dense[k.kind])) {
-		return s.dense[k.kind][i]
-	}
-	return s.sparse[k]
-}
-
-// put stores a record (n == 0 removes it), growing dense while the id stays
-// within twice the records held (plus some room), so that made-up far ids
-// cannot make it huge.
-func (s *shard) put(k recordKey, r record) {
-	i := uint64(k.id) / shardCount
-	d := s.dense[k.kind]
-	if i >= uint64(len(d)) && i < 2*uint64(s.count[k.kind])+1024 {
-		n := max(int(i)+1, 2*len(d))
-		grown := make([]record, n)
-		copy(grown, d)
-		for sk, sr := range s.sparse { // now in reach of dense
-			if sk.kind == k.kind && uint64(sk.id)/shardCount < uint64(n) {
-				grown[uint64(sk.id)/shardCount] = sr
-				delete(s.sparse, sk)
-			}
-		}
-		s.dense[k.kind], d = grown, grown
-	}
-	if i < uint64(len(d)) {
-		if d[i].n == 0 && r.n != 0 {
-			s.count[k.kind]++
-		} else if d[i].n != 0 && r.n == 0 {
-			s.count[k.kind]--
-		}
-		d[i] = r
-		return
-	}
-	_, held := s.sparse[k]
-	switch {
-	case r.n == 0 && held:
-		s.count[k.kind]--
-		delete(s.sparse, k)
-	case r.n != 0 && !held:
-		s.count[k.kind]++
-		s.sparse[k] = r
-	case r.n != 0:
-		s.sparse[k] = r
-	}
-}
-
-// links returns a record's links; the caller holds the shard's lock and
-// must not keep the slice past it.
-func (s *shard) links(k recordKey, r *record) []link {
-	if r.n == spilled {
-		return s.overflow[k]
-	}
-	return r.inline[:r.n]
-}
-
-// set stores a record's links, inline when they fit.
-func (s *shard) set(k recordKey, links []link) {
-	switch {
-	case len(links) == 0:
-		s.put(k, record{})
-		delete(s.overflow, k)
-	case len(links) <= inlineLinks:
-		r := record{n: uint8(len(links))}
-		copy(r.inline[:], links)
-		s.put(k, r)
-		delete(s.overflow, k)
-	default:
-		s.put(k, record{n: spilled})
-		s.overflow[k] = links
-	}
-}
-
 type index struct {
 	shards [shardCount]shard
 
@@ -187,51 +85,6 @@ func newIndex() *index {
 
 func (x *index) shardOf(k recordKey) *shard {
 	return &x.shards[uint64(k.id)%shardCount]
-}
-
-// lookup returns the interned id of a subject, or 0 when it is unknown.
-func (x *index) lookup(name string) uint32 {
-	if v, ok := x.users.Load(name); ok {
-		return v.(uint32)
-	}
-	return 0
-}
-
-// intern returns the id of a subject, adding it when new.
-func (x *index) intern(name string) uint32 {
-	if id := x.lookup(name); id != 0 {
-		return id
-	}
-	x.namesMu.Lock()
-	defer x.namesMu.Unlock()
-	if id := x.lookup(name); id != 0 {
-		return id
-	}
-	id := uint32(len(x.names))
-	x.names = append(x.names, strings.Clone(name))
-	x.refs = append(x.refs, 0)
-	x.users.Store(x.names[id], id)
-	return id
-}
-
-// release forgets the user ids of entries that no line names any more.
-func (x *index) release(entries []entry) {
-	x.namesMu.Lock()
-	defer x.namesMu.Unlock()
-	for _, e := range entries {
-		id := e.link.user
-		if id < firstUserID || x.refs[id] != 0 || x.names[id] == "" {
-			continue
-		}
-		x.users.Delete(x.names[id])
-		x.names[id] = ""
-	}
-}
-
-func (x *index) name(id uint32) string {
-	x.namesMu.RLock()
-	defer x.namesMu.RUnlock()
-	return x.names[id]
 }
 
 // lockAll and unlockAll take every shard for one write.
@@ -284,26 +137,6 @@ func cmpLink(a, b link) int {
 		return 1
 	}
 	return 0
-}
-
-// setAdmin makes the admin set have user or not, and reports whether that
-// changed it; the caller holds lockAll.
-func (x *index) setAdmin(user uint32, admin bool) bool {
-	old := *x.admins.Load()
-	if old[user] == admin {
-		return false
-	}
-	next := make(map[uint32]bool, len(old)+1)
-	for u := range old {
-		next[u] = true
-	}
-	if admin {
-		next[user] = true
-	} else {
-		delete(next, user)
-	}
-	x.admins.Store(&next)
-	return true
 }
 
 // add and remove change one line; the caller holds lockAll.
@@ -385,8 +218,4 @@ func (x *index) match(k recordKey, uid uint32) matched {
 	}
 	s.mu.RUnlock()
 	return m
-}
-
-func (x *index) isAdmin(user uint32) bool {
-	return user != 0 && (*x.admins.Load())[user]
 }
