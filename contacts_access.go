@@ -17,11 +17,70 @@ import (
 // Errors: EUNAUTHORIZED, EINVALID (a filter field, a managerList entry that
 // is not a GUID), EUNAVAILABLE (the database stayed busy), EINTERNAL.
 func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter ContactFilter, isPrivate bool, managerList []string) (*ContactsResult, error) {
-	u, err := actor(actorID)
-	if err != nil {
+	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
-	if err := filter.Validate(); err != nil {
+	return s.setContactsAccess(ctx, actorID, isPrivate, managerList, func(ctx context.Context, tx Reader) ([]Contact, error) {
+		return tx.FindContacts(ctx, &filter)
+	})
+}
+
+// SetContactsAccessByID is SetContactsAccess over the contacts of ids:
+// those the actor may edit are changed, those the actor may only read are
+// skipped and counted, and missing or hidden ones are neither changed, nor
+// counted, nor returned.
+//
+// Errors: EUNAUTHORIZED, EINVALID (an id <= 0, a managerList entry that is
+// not a GUID), EUNAVAILABLE, EINTERNAL.
+func (s *Service) SetContactsAccessByID(ctx context.Context, actorID string, ids []int64, isPrivate bool, managerList []string) (*ContactsResult, error) {
+	if err := positiveIDs("contact", ids); err != nil {
+		return nil, err
+	}
+	return s.setContactsAccess(ctx, actorID, isPrivate, managerList, func(ctx context.Context, tx Reader) ([]Contact, error) {
+		return tx.Contacts(ctx, ids)
+	})
+}
+
+// SetContactAccess applies privacy to one contact, as SetContactsAccess
+// does to each.
+//
+// Errors: EUNAUTHORIZED, EINVALID (id <= 0, a managerList entry that is not
+// a GUID), ENOTFOUND (missing, or hidden from the actor), EFORBIDDEN (the
+// actor may read it but not edit it), EUNAVAILABLE, EINTERNAL.
+func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64, isPrivate bool, managerList []string) (*ContactResult, error) {
+	if id <= 0 {
+		return nil, Errorf(EINVALID, "contact id %d is not positive", id)
+	}
+	res, err := s.setContactsAccess(ctx, actorID, isPrivate, managerList, func(ctx context.Context, tx Reader) ([]Contact, error) {
+		found, err := tx.Contacts(ctx, []int64{id})
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, Errorf(ENOTFOUND, "contact %d not found", id)
+		}
+		return found, nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case len(res.Contacts) == 1:
+		c := res.Contacts[0]
+		c.Token = res.Token
+		return &c, nil
+	case res.Skipped == 1:
+		return nil, Errorf(EFORBIDDEN, "only an admin or a manager may change the access of contact %d", id)
+	}
+	// Hidden from the actor: the same answer as a missing contact.
+	return nil, Errorf(ENOTFOUND, "contact %d not found", id)
+}
+
+// setContactsAccess is the write of the three: find reads the candidate
+// contacts inside the write's transaction.
+func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPrivate bool, managerList []string,
+	find func(context.Context, Reader) ([]Contact, error)) (*ContactsResult, error) {
+	u, err := actor(actorID)
+	if err != nil {
 		return nil, err
 	}
 	list, err := ParseGUIDList("managerList", managerList)
@@ -35,18 +94,20 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 
 	var res *ContactsResult
 	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
-		matched, err := tx.FindContacts(ctx, &filter)
-		if err != nil {
+		candidates, err := find(ctx, tx)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, err
+		} else if err != nil {
 			return nil, Internal(err)
 		}
-		res = &ContactsResult{Contacts: make([]ContactResult, 0, len(matched))}
+		res = &ContactsResult{Contacts: make([]ContactResult, 0, len(candidates))}
 		b := &Batch{Kind: EntryAccess}
 		now := s.now()
-		for i := range matched {
+		for i := range candidates {
 			if i%cancelCheckEvery == 0 && ctx.Err() != nil {
 				return nil, Internal(ctx.Err())
 			}
-			c := &matched[i]
+			c := &candidates[i]
 			ref := ContactRef(c.ID)
 			if ok, err := s.allowed(u, ref, ActionEdit); err != nil {
 				return nil, err
@@ -88,4 +149,14 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 	}
 	res.Token = tok
 	return res, nil
+}
+
+// positiveIDs refuses a list of ids with one that is not positive.
+func positiveIDs(kind string, ids []int64) error {
+	for _, id := range ids {
+		if id <= 0 {
+			return Errorf(EINVALID, "%s id %d is not positive", kind, id)
+		}
+	}
+	return nil
 }

@@ -97,6 +97,7 @@ type Opportunity struct {
 	Responsible        string
 	ContactID          int64   // the main contact, 0 for none
 	Members            []int64 // other contacts taking part
+	Tags               []string
 	StageID            int64
 	SuccessProbability int
 	ExpectedCloseDate  time.Time

@@ -89,10 +89,12 @@ func NormalizeTag(tag string) string { return strings.ToLower(strings.TrimSpace(
 
 // TagKeys returns the filter's tags normalized and without duplicates, in
 // their first-seen order.
-func (f *ContactFilter) TagKeys() []string {
-	keys := make([]string, 0, len(f.Tags))
-	seen := make(map[string]bool, len(f.Tags))
-	for _, t := range f.Tags {
+func (f *ContactFilter) TagKeys() []string { return tagKeys(f.Tags) }
+
+func tagKeys(tags []string) []string {
+	keys := make([]string, 0, len(tags))
+	seen := make(map[string]bool, len(tags))
+	for _, t := range tags {
 		k := NormalizeTag(t)
 		if !seen[k] {
 			seen[k] = true
@@ -100,6 +102,23 @@ func (f *ContactFilter) TagKeys() []string {
 		}
 	}
 	return keys
+}
+
+// hasTags reports whether tags hold every one of keys (normalized).
+func hasTags(tags, keys []string) bool {
+	if len(keys) == 0 {
+		return true
+	}
+	have := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		have[NormalizeTag(t)] = true
+	}
+	for _, k := range keys {
+		if !have[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // StageID returns the stage to match and whether one is set.
@@ -118,28 +137,29 @@ func idBound(p *int64) (int64, bool) {
 // Range returns the creation-time bounds: from is inclusive, until is
 // exclusive (midnight after ToDate's day, in ToDate's location). A zero time
 // is no bound.
-func (f *ContactFilter) Range() (from, until time.Time) {
-	from = f.FromDate
-	if !f.ToDate.IsZero() {
-		y, m, d := f.ToDate.Date()
-		until = time.Date(y, m, d+1, 0, 0, 0, 0, f.ToDate.Location())
+func (f *ContactFilter) Range() (from, until time.Time) { return dayRange(f.FromDate, f.ToDate) }
+
+func dayRange(fromDate, toDate time.Time) (from, until time.Time) {
+	from = fromDate
+	if !toDate.IsZero() {
+		y, m, d := toDate.Date()
+		until = time.Date(y, m, d+1, 0, 0, 0, 0, toDate.Location())
 	}
 	return from, until
 }
 
-// SearchWords returns the lower-case words of the search text.
-func (f *ContactFilter) SearchWords() []string {
-	return strings.Fields(strings.ToLower(f.Search))
-}
-
 // MatchSearch reports whether every search word is a prefix of some word of
 // the display name (case-insensitive). No search text matches everything.
-func (f *ContactFilter) MatchSearch(displayName string) bool {
-	words := f.SearchWords()
+func (f *ContactFilter) MatchSearch(displayName string) bool { return matchWords(f.Search, displayName) }
+
+// matchWords reports whether every word of search is a prefix of some word
+// of text, case-insensitive; no search words match everything.
+func matchWords(search, text string) bool {
+	words := strings.Fields(strings.ToLower(search))
 	if len(words) == 0 {
 		return true
 	}
-	name := strings.Fields(strings.ToLower(displayName))
+	name := strings.Fields(strings.ToLower(text))
 	for _, w := range words {
 		found := false
 		for _, n := range name {
@@ -159,16 +179,8 @@ func (f *ContactFilter) MatchSearch(displayName string) bool {
 // whether c is the main contact or a member of at least one opportunity.
 // It is the reference semantics that stores implement in their queries.
 func (f *ContactFilter) Match(c *Contact, hasOpportunity bool) bool {
-	if keys := f.TagKeys(); len(keys) > 0 {
-		have := make(map[string]bool, len(c.Tags))
-		for _, t := range c.Tags {
-			have[NormalizeTag(t)] = true
-		}
-		for _, k := range keys {
-			if !have[k] {
-				return false
-			}
-		}
+	if !hasTags(c.Tags, f.TagKeys()) {
+		return false
 	}
 	if id, ok := f.StageID(); ok && c.ContactStage != id {
 		return false

@@ -70,6 +70,7 @@ type FixtureOpportunity struct {
 	Responsible        string      `json:"responsible"`
 	ContactID          int64       `json:"contactId"`
 	Members            []int64     `json:"members"`
+	Tags               []string    `json:"tags"`
 	StageID            int64       `json:"stageId"`
 	SuccessProbability int         `json:"successProbability"`
 	ExpectedCloseDate  FixtureTime `json:"expectedCloseDate"`
@@ -251,7 +252,7 @@ func (f *Fixture) records() (users []User, stages []Stage, contacts []Contact, o
 		opps = append(opps, Opportunity{
 			ID: o.ID, Title: o.Title, Description: o.Description,
 			CreateBy: o.CreateBy, Responsible: o.Responsible,
-			ContactID: o.ContactID, Members: o.Members, StageID: o.StageID,
+			ContactID: o.ContactID, Members: o.Members, Tags: o.Tags, StageID: o.StageID,
 			SuccessProbability: o.SuccessProbability,
 			ExpectedCloseDate:  o.ExpectedCloseDate.Time, Created: o.Created.Time,
 			IsPrivate: o.IsPrivate, AccessList: o.AccessList,

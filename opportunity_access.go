@@ -40,13 +40,7 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 			return nil, err
 		}
 		before := s.auth.Access(ref)
-		after := AccessState{IsPrivate: false, Creator: before.Creator, Responsible: before.Responsible}
-		if isPrivate && len(list) > 0 {
-			after.IsPrivate, after.List = true, list
-			if i, found := slices.BinarySearch(list, u); !found {
-				after.List = slices.Insert(slices.Clone(list), i, u)
-			}
-		}
+		after := opportunityAccess(before, u, isPrivate, list)
 		res.Opportunity = *o
 		res.IsPrivate, res.AccessList = after.IsPrivate, after.List
 		if before.IsPrivate == after.IsPrivate && slices.Equal(before.List, after.List) {

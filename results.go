@@ -9,11 +9,22 @@ type OpportunityResult struct {
 }
 
 // ContactResult is a contact with its current access and what the acting
-// user may do with it.
+// user may do with it. Token is set on the answer about one contact
+// (SetContactAccess); in a ContactsResult the list's Token names the state.
 type ContactResult struct {
 	Contact
 	CanEdit   bool
 	CanDelete bool
+	Token     Token
+}
+
+// OpportunitiesResult is the answer of a change of many opportunities:
+// every one the actor could change, with its new values, how many the actor
+// could read but not change (skipped), and the token of the write.
+type OpportunitiesResult struct {
+	Opportunities []OpportunityResult
+	Skipped       int
+	Token         Token
 }
 
 // ContactsResult is the answer of SetContactsAccess: every matching contact

@@ -18,12 +18,19 @@ import (
 type Reader interface {
 	// Opportunity returns one opportunity (Members filled, AccessList empty).
 	Opportunity(ctx context.Context, id int64) (*Opportunity, error)
+	// Opportunities returns the opportunities of ids that exist (Members
+	// filled, AccessList empty), in ascending id order.
+	Opportunities(ctx context.Context, ids []int64) ([]Opportunity, error)
 	// Contacts returns the contacts of ids that exist (Tags filled,
 	// ManagerList empty), in ascending id order.
 	Contacts(ctx context.Context, ids []int64) ([]Contact, error)
 	// FindContacts returns every contact the filter matches (Tags filled,
 	// ManagerList empty) in ascending id order. The filter is valid.
 	FindContacts(ctx context.Context, f *ContactFilter) ([]Contact, error)
+	// FindOpportunities returns every opportunity the filter matches
+	// (Members and Tags filled, AccessList empty) in ascending id order. The
+	// filter is valid.
+	FindOpportunities(ctx context.Context, f *OpportunityFilter) ([]Opportunity, error)
 	// Log calls fn with every log entry after position after, in position
 	// order, each whole (all the changes of its commit), and stops at fn's
 	// first error. Positions are consecutive: the entry after position n is

@@ -102,11 +102,11 @@ func (s *Store) insertStages(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch
 	}, nil)
 }
 
-// tagRow is one row of the tag table.
+// tagRow is one row of a tag table: a record's tag at its position.
 type tagRow struct {
-	contactID int64
-	pos       int
-	tag       string
+	recordID int64
+	pos      int
+	tag      string
 }
 
 func (s *Store) insertContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
@@ -130,7 +130,7 @@ func (s *Store) insertContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Bat
 		row: "(?, ?, ?, ?)", rowVars: 4}
 	return s.execChunks(ctx, tx, tm, nil, len(tags), func(args []any, i int) []any {
 		t := &tags[i]
-		return append(args, t.contactID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
+		return append(args, t.recordID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
 	}, nil)
 }
 
@@ -143,8 +143,12 @@ func (s *Store) insertOpportunities(ctx context.Context, tx *sql.Tx, b *crmacces
 		is_private) VALUES `,
 		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 13}
 	var members []memberRow
+	var tags []tagRow
 	err := s.execChunks(ctx, tx, m, nil, len(b.Opportunities), func(args []any, i int) []any {
 		o := &b.Opportunities[i]
+		for pos, tag := range o.Tags {
+			tags = append(tags, tagRow{o.ID, pos, tag})
+		}
 		ids := slices.Clone(o.Members)
 		slices.Sort(ids)
 		for _, id := range slices.Compact(ids) {
@@ -160,8 +164,17 @@ func (s *Store) insertOpportunities(ctx context.Context, tx *sql.Tx, b *crmacces
 	}
 	mm := multiRow{head: `INSERT INTO ` + s.t.members + ` (opportunity_id, contact_id) VALUES `,
 		row: "(?, ?)", rowVars: 2}
-	return s.execChunks(ctx, tx, mm, nil, len(members), func(args []any, i int) []any {
+	err = s.execChunks(ctx, tx, mm, nil, len(members), func(args []any, i int) []any {
 		return append(args, members[i].opportunityID, members[i].contactID)
+	}, nil)
+	if err != nil {
+		return err
+	}
+	tm := multiRow{head: `INSERT INTO ` + s.t.opportunityTags + ` (opportunity_id, pos, tag, tag_key) VALUES `,
+		row: "(?, ?, ?, ?)", rowVars: 4}
+	return s.execChunks(ctx, tx, tm, nil, len(tags), func(args []any, i int) []any {
+		t := &tags[i]
+		return append(args, t.recordID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
 	}, nil)
 }
 

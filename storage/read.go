@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,9 +16,9 @@ const (
 	contactColumns = `c.id, c.is_company, c.company_name, c.first_name, c.last_name, c.title,
 		c.company_id, c.about, c.contact_stage, c.contact_type, c.created_sec, c.created_nsec,
 		c.create_by, c.share_type`
-	opportunityColumns = `id, title, description, create_by, responsible, contact_id, stage_id,
-		success_probability, expected_close_sec, expected_close_nsec, created_sec, created_nsec,
-		is_private`
+	opportunityColumns = `o.id, o.title, o.description, o.create_by, o.responsible, o.contact_id, o.stage_id,
+		o.success_probability, o.expected_close_sec, o.expected_close_nsec, o.created_sec, o.created_nsec,
+		o.is_private`
 )
 
 // reader reads committed state through q: the Store's pool, or the
@@ -37,6 +36,12 @@ func (s *Store) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportuni
 	return reader{s, s.db}.Opportunity(ctx, id)
 }
 
+// Opportunities returns the opportunities of ids that exist; see
+// reader.Opportunities.
+func (s *Store) Opportunities(ctx context.Context, ids []int64) ([]crmaccess.Opportunity, error) {
+	return reader{s, s.db}.Opportunities(ctx, ids)
+}
+
 // Contacts returns the contacts of ids that exist; see reader.Contacts.
 func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
 	return reader{s, s.db}.Contacts(ctx, ids)
@@ -51,33 +56,108 @@ func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 // empty AccessList. It fails with ENOTFOUND when there is none, EINTERNAL
 // otherwise.
 func (r reader) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
-	row := r.q.QueryRowContext(ctx, r.s.d.bind(`SELECT `+opportunityColumns+` FROM `+r.s.t.opportunities+` WHERE id = ?`), id)
-	var o crmaccess.Opportunity
-	var closeSec, closeNsec, createdSec, createdNsec int64
-	err := row.Scan(&o.ID, &o.Title, &o.Description, &o.CreateBy, &o.Responsible, &o.ContactID,
-		&o.StageID, &o.SuccessProbability, &closeSec, &closeNsec, &createdSec, &createdNsec, &o.IsPrivate)
-	if errors.Is(err, sql.ErrNoRows) {
+	found, err := r.Opportunities(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
 		return nil, crmaccess.Errorf(crmaccess.ENOTFOUND, "opportunity %d not found", id)
 	}
+	return &found[0], nil
+}
+
+// Opportunities returns the opportunities of ids that exist, each once, in
+// ascending id order, with Members (ascending) and an empty AccessList.
+// Errors are EINTERNAL.
+func (r reader) Opportunities(ctx context.Context, ids []int64) ([]crmaccess.Opportunity, error) {
+	args := distinctArgs(ids)
+	var out []crmaccess.Opportunity
+	m := multiRow{head: `SELECT ` + opportunityColumns + ` FROM ` + r.s.t.opportunities + ` o WHERE o.id IN (`, row: "?", tail: ")", rowVars: 1}
+	err := r.s.queryChunks(ctx, r.q, m, nil, args, func(rows *sql.Rows) error {
+		o, err := scanOpportunity(rows)
+		out = append(out, o)
+		return err
+	})
 	if err != nil {
 		return nil, r.s.translate(ctx, err)
 	}
+	slices.SortFunc(out, func(a, b crmaccess.Opportunity) int { return cmp.Compare(a.ID, b.ID) })
+	if err := r.loadMembers(ctx, out); err != nil {
+		return nil, r.s.translate(ctx, err)
+	}
+	if err := r.loadOpportunityTags(ctx, out); err != nil {
+		return nil, r.s.translate(ctx, err)
+	}
+	return out, nil
+}
+
+// loadOpportunityTags fills the Tags of opportunities (sorted by id), in
+// their order.
+func (r reader) loadOpportunityTags(ctx context.Context, opps []crmaccess.Opportunity) error {
+	if len(opps) == 0 {
+		return nil
+	}
+	ids := make([]any, len(opps))
+	for i, o := range opps {
+		ids[i] = o.ID
+	}
+	m := multiRow{head: `SELECT opportunity_id, tag FROM ` + r.s.t.opportunityTags + ` WHERE opportunity_id IN (`, row: "?",
+		tail: ") ORDER BY opportunity_id, pos", rowVars: 1}
+	i := 0
+	return r.s.queryChunks(ctx, r.q, m, nil, ids, func(rows *sql.Rows) error {
+		var id int64
+		var tag string
+		if err := rows.Scan(&id, &tag); err != nil {
+			return err
+		}
+		for i < len(opps) && opps[i].ID < id {
+			i++
+		}
+		if i == len(opps) || opps[i].ID != id {
+			return fmt.Errorf("tag of opportunity %d out of order", id)
+		}
+		opps[i].Tags = append(opps[i].Tags, tag)
+		return nil
+	})
+}
+
+func scanOpportunity(r *sql.Rows) (crmaccess.Opportunity, error) {
+	var o crmaccess.Opportunity
+	var closeSec, closeNsec, createdSec, createdNsec int64
+	err := r.Scan(&o.ID, &o.Title, &o.Description, &o.CreateBy, &o.Responsible, &o.ContactID,
+		&o.StageID, &o.SuccessProbability, &closeSec, &closeNsec, &createdSec, &createdNsec, &o.IsPrivate)
 	o.ExpectedCloseDate = fromUnix(closeSec, closeNsec)
 	o.Created = fromUnix(createdSec, createdNsec)
-	err = queryEach(ctx, r.q,
-		r.s.d.bind(`SELECT contact_id FROM `+r.s.t.members+` WHERE opportunity_id = ? ORDER BY contact_id`),
-		[]any{id}, func(rows *sql.Rows) error {
-			var m int64
-			if err := rows.Scan(&m); err != nil {
-				return err
-			}
-			o.Members = append(o.Members, m)
-			return nil
-		})
-	if err != nil {
-		return nil, r.s.translate(ctx, err)
+	return o, err
+}
+
+// loadMembers fills the Members of opportunities (sorted by id), a batch
+// of opportunities per query.
+func (r reader) loadMembers(ctx context.Context, opps []crmaccess.Opportunity) error {
+	if len(opps) == 0 {
+		return nil
 	}
-	return &o, nil
+	ids := make([]any, len(opps))
+	for i, o := range opps {
+		ids[i] = o.ID
+	}
+	m := multiRow{head: `SELECT opportunity_id, contact_id FROM ` + r.s.t.members + ` WHERE opportunity_id IN (`, row: "?",
+		tail: ") ORDER BY opportunity_id, contact_id", rowVars: 1}
+	i := 0 // opportunities and rows both ascend by id: walk them together
+	return r.s.queryChunks(ctx, r.q, m, nil, ids, func(rows *sql.Rows) error {
+		var id, member int64
+		if err := rows.Scan(&id, &member); err != nil {
+			return err
+		}
+		for i < len(opps) && opps[i].ID < id {
+			i++
+		}
+		if i == len(opps) || opps[i].ID != id {
+			return fmt.Errorf("member of opportunity %d out of order", id)
+		}
+		opps[i].Members = append(opps[i].Members, member)
+		return nil
+	})
 }
 
 // Contacts returns the contacts of ids that exist, each once, in ascending

@@ -15,30 +15,32 @@ import (
 
 // tables holds the names of the store's tables.
 type tables struct {
-	migrations    string
-	users         string
-	stages        string
-	contacts      string
-	tags          string
-	opportunities string
-	members       string
-	changes       string
-	log           string
-	rules         string // gorm-adapter's table, not prefixed
+	migrations      string
+	users           string
+	stages          string
+	contacts        string
+	tags            string
+	opportunities   string
+	members         string
+	opportunityTags string
+	changes         string
+	log             string
+	rules           string // gorm-adapter's table, not prefixed
 }
 
 func newTables(prefix, rules string) tables {
 	return tables{
-		migrations:    prefix + "schema_migrations",
-		users:         prefix + "users",
-		stages:        prefix + "stages",
-		contacts:      prefix + "contacts",
-		tags:          prefix + "contact_tags",
-		opportunities: prefix + "opportunities",
-		members:       prefix + "opportunity_members",
-		changes:       prefix + "changes",
-		log:           prefix + "log",
-		rules:         rules,
+		migrations:      prefix + "schema_migrations",
+		users:           prefix + "users",
+		stages:          prefix + "stages",
+		contacts:        prefix + "contacts",
+		tags:            prefix + "contact_tags",
+		opportunities:   prefix + "opportunities",
+		members:         prefix + "opportunity_members",
+		opportunityTags: prefix + "opportunity_tags",
+		changes:         prefix + "changes",
+		log:             prefix + "log",
+		rules:           rules,
 	}
 }
 
@@ -53,6 +55,7 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, name: "records and changes", sql: schemaV1},
 	{version: 2, name: "the change log", sql: schemaV2},
+	{version: 3, name: "opportunity tags", sql: schemaV3},
 }
 
 // schemaV1 creates the record tables and the change table. Lists
@@ -172,6 +175,22 @@ func schemaV2(t tables, _ dialect, p string) []string {
 		`ALTER TABLE ` + t.changes + ` ADD COLUMN after_creator TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE ` + t.changes + ` ADD COLUMN after_responsible TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX ` + p + `changes_log_idx ON ` + t.changes + ` (log_seq, seq)`,
+	}
+}
+
+// schemaV3 gives opportunities tags, kept as a contact's are.
+func schemaV3(t tables, _ dialect, p string) []string {
+	return []string{
+		`CREATE TABLE ` + t.opportunityTags + ` (
+			opportunity_id BIGINT NOT NULL REFERENCES ` + t.opportunities + ` (id),
+			pos            BIGINT NOT NULL,
+			tag            TEXT NOT NULL,
+			tag_key        TEXT NOT NULL,
+			PRIMARY KEY (opportunity_id, pos)
+		)`,
+		`CREATE INDEX ` + p + `opportunity_tags_key_idx ON ` + t.opportunityTags + ` (tag_key, opportunity_id)`,
+		`CREATE INDEX ` + p + `opportunities_responsible_idx ON ` + t.opportunities + ` (responsible)`,
+		`CREATE INDEX ` + p + `opportunities_stage_idx ON ` + t.opportunities + ` (stage_id)`,
 	}
 }
 

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crmaccess.Store) {
 		{"MissingOpportunityIsNotFound", testMissingOpportunity},
 		{"ReadsSkipMissingIDsAndSortAscending", testReadsSkipMissing},
 		{"FindContactsAgreesWithFilterMatch", testFindContacts},
+		{"FindOpportunitiesAgreesWithFilterMatch", testFindOpportunities},
 		{"RulesAddRemoveStream", testRules},
 		{"RulesStreamStopsAtFirstError", testRulesStop},
 		{"RemovingMissingRuleConflictsAndWritesNothing", testRemoveMissingRule},
@@ -196,7 +197,7 @@ func testRecordsRoundTrip(t *testing.T, newStore func(*testing.T) crmaccess.Stor
 	}
 	opportunities := []crmaccess.Opportunity{
 		{ID: 5, Title: "Hotel catalogue", Description: "print run", CreateBy: userAnn, Responsible: userBen,
-			ContactID: 10, Members: []int64{12, 11, 12}, StageID: 30, SuccessProbability: 65,
+			ContactID: 10, Members: []int64{12, 11, 12}, Tags: []string{"Print", " vip", "print"}, StageID: 30, SuccessProbability: 65,
 			ExpectedCloseDate: time.Date(2022, 1, 31, 18, 0, 0, 0, time.FixedZone("-07:00", -7*60*60)),
 			Created:           time.Date(2021, 5, 1, 8, 30, 0, 123456789, time.UTC),
 			IsPrivate:         true, AccessList: []string{userBen}},
@@ -260,8 +261,12 @@ func testRecordsRoundTrip(t *testing.T, newStore func(*testing.T) crmaccess.Stor
 	if err != nil {
 		t.Fatalf("Opportunity(6): %v", err)
 	}
-	if !o.Created.IsZero() || !o.ExpectedCloseDate.IsZero() || len(o.Members) != 0 || o.Title != "Empty" {
-		t.Errorf("Opportunity(6) = %+v, want zero times, no members", *o)
+	if !o.Created.IsZero() || !o.ExpectedCloseDate.IsZero() || len(o.Members) != 0 || len(o.Tags) != 0 || o.Title != "Empty" {
+		t.Errorf("Opportunity(6) = %+v, want zero times, no members, no tags", *o)
+	}
+	both, err := s.Opportunities(ctx, []int64{6, 99, 5, 6})
+	if err != nil || len(both) != 2 || both[0].ID != 5 || both[1].ID != 6 || !slices.Equal(both[0].Tags, want.Tags) {
+		t.Errorf("Opportunities(6, 99, 5, 6) = %+v, %v; want 5 then 6, each once", both, err)
 	}
 }
 
