@@ -150,7 +150,9 @@ func dayRange(fromDate, toDate time.Time) (from, until time.Time) {
 
 // MatchSearch reports whether every search word is a prefix of some word of
 // the display name (case-insensitive). No search text matches everything.
-func (f *ContactFilter) MatchSearch(displayName string) bool { return matchWords(f.Search, displayName) }
+func (f *ContactFilter) MatchSearch(displayName string) bool {
+	return matchWords(f.Search, displayName)
+}
 
 // matchWords reports whether every word of search is a prefix of some word
 // of text, case-insensitive; no search words match everything.
