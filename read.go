@@ -28,10 +28,14 @@ func (s *Service) Stages(ctx context.Context, ids []int64) ([]Stage, error) {
 // Contacts returns the contacts of ids that exist and the actor may read,
 // in ascending id order, with their access and what the actor may do.
 //
-// Errors: EUNAUTHORIZED, EINTERNAL.
+// Errors: EUNAUTHORIZED, EINVALID (a malformed token in ctx), EUNAVAILABLE
+// (the token's state was not reached in time), EINTERNAL.
 func (s *Service) Contacts(ctx context.Context, actorID string, ids []int64) ([]ContactResult, error) {
 	u, err := actor(actorID)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.fresh(ctx); err != nil {
 		return nil, err
 	}
 	contacts, err := s.store.Contacts(ctx, ids)
