@@ -17,6 +17,10 @@ const DefaultPrefix = "/api/2.0/crm"
 // DefaultMaxBodyBytes is the largest request body accepted by default.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultChallenge is the WWW-Authenticate header of a 401 unless
+// Options.Challenge says otherwise.
+const DefaultChallenge = `Bearer realm="crmaccess"`
+
 // Options configures the handler; nil means the defaults.
 type Options struct {
 	// Prefix is the path under which the two endpoints are served; "" is
@@ -35,6 +39,9 @@ type Options struct {
 	// Logger receives internal errors with their detail (never shown to the
 	// client). nil is slog.Default().
 	Logger *slog.Logger
+	// Challenge is the WWW-Authenticate header sent with every 401, naming
+	// the host's authentication scheme. "" is DefaultChallenge.
+	Challenge string
 }
 
 // Authenticate tells who sent a request: the acting user's id, or an error
@@ -49,7 +56,9 @@ type handler struct {
 	maxBody int64
 	loc     *time.Location
 	log     *slog.Logger
-	mux     *http.ServeMux
+	// challenge is the WWW-Authenticate header of a 401.
+	challenge string
+	mux       *http.ServeMux
 
 	freshWait time.Duration
 }
@@ -62,12 +71,13 @@ type handler struct {
 // mux.Handle("/api/2.0/crm/", h).
 func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.Handler {
 	h := &handler{
-		svc:     svc,
-		auth:    authenticate,
-		prefix:  DefaultPrefix,
-		maxBody: DefaultMaxBodyBytes,
-		loc:     time.UTC,
-		log:     slog.Default(),
+		svc:       svc,
+		auth:      authenticate,
+		prefix:    DefaultPrefix,
+		maxBody:   DefaultMaxBodyBytes,
+		loc:       time.UTC,
+		log:       slog.Default(),
+		challenge: DefaultChallenge,
 
 		freshWait: DefaultFreshnessWait,
 	}
@@ -89,6 +99,9 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 		}
 		if opts.FreshnessWait > 0 {
 			h.freshWait = opts.FreshnessWait
+		}
+		if opts.Challenge != "" {
+			h.challenge = opts.Challenge
 		}
 	}
 	h.mux = http.NewServeMux()
