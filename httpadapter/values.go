@@ -16,9 +16,7 @@ func (p *params) one(name string) (s scalar, ok bool, err error) {
 		return scalar{}, false, nil
 	}
 	if v.list || len(v.items) != 1 {
-		if len(v.items) == 1 && v.items[0].kind == kindNull {
-			return scalar{}, false, nil
-		}
+		// [null] is a list too: it is not the null that means "missing".
 		return scalar{}, false, invalid("%s: expected one value, got a list", name)
 	}
 	s = v.items[0]
@@ -49,18 +47,23 @@ func (p *params) boolean(name string) (bool, error) {
 }
 
 // strs reads a list of strings; missing or null is empty, and a single
-// value is a list of one.
+// value is a list of one. A null entry ([null]) is refused: only the list
+// itself may be null.
 func (p *params) strs(name string) ([]string, error) {
 	v := p.get(name)
 	if v == nil {
 		return nil, nil
 	}
-	if len(v.items) == 1 && v.items[0].kind == kindNull {
+	if !v.list && len(v.items) == 1 && v.items[0].kind == kindNull {
 		return nil, nil
 	}
 	out := make([]string, 0, len(v.items))
 	for i, s := range v.items {
-		if s.kind != kindString {
+		switch s.kind {
+		case kindString:
+		case kindNull:
+			return nil, invalid("%s: entry %d is null", name, i+1)
+		default:
 			return nil, invalid("%s: entry %d is not a string", name, i+1)
 		}
 		out = append(out, s.text)
