@@ -13,8 +13,9 @@
 // query string and the query string over the body. Input is strict, so that
 // access control fails closed: an unknown parameter name (other than the
 // presentation keys ONLYOFFICE's client adds), a body unlike its
-// Content-Type, a null list entry, a NUL character or a list over
-// Options.MaxListLength is answered with 400 before anything is decided.
+// Content-Type, a null list entry, a NUL character, a year outside 1 to 9999
+// or a list over Options.MaxListLength is answered with 400 before anything
+// is decided.
 //
 // Answers use ONLYOFFICE's envelope, in JSON by default and in XML for a
 // ".xml" path or an Accept header that prefers XML. Errors map crmaccess

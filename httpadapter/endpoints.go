@@ -82,8 +82,8 @@ func (h *handler) parseContactsRequest(p *params) (*contactsRequest, error) {
 		func() error { f.Stage, err = p.optionalID("contactStage"); return err },
 		func() error { f.Type, err = p.optionalID("contactType"); return err },
 		func() error { f.ListView, err = p.listView("contactListView"); return err },
-		func() error { f.FromDate, err = p.date("fromDate", h.loc); return err },
-		func() error { f.ToDate, err = p.date("toDate", h.loc); return err },
+		func() error { f.FromDate, _, err = p.date("fromDate", h.loc); return err },
+		func() error { f.ToDate, err = p.dayBound("toDate", h.loc); return err },
 		func() error { f.Search, err = p.text("filterValue"); return err },
 	}
 	if q := p.query; q != nil {

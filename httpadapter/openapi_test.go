@@ -82,6 +82,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		{name: "contacts bad date", template: contactTemplate, token: "mike-token", contentType: "application/json", body: `{"toDate":"x"}`, want: 400},
 		{name: "contacts null entry", template: contactTemplate, token: "mike-token", contentType: "application/json", body: `{"tags":[null]}`, want: 400},
 		{name: "contacts NUL", template: contactTemplate, token: "mike-token", contentType: "application/json", body: `{"tags":["a\u0000"]}`, want: 400},
+		{name: "contacts year 0", template: contactTemplate, token: "mike-token", contentType: "application/json", body: `{"toDate":"0000-12-31"}`, want: 400},
 		{name: "contacts list too long", template: contactTemplate, token: "mike-token", contentType: "application/json",
 			body: `{"tags":` + manyEntries(httpadapter.DefaultMaxListLength+1, "lead") + `}`, want: 400},
 		{name: "contacts bad credentials", template: contactTemplate, token: "nobody", want: 401},

@@ -1,6 +1,7 @@
 package httpadapter_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -74,6 +75,12 @@ func TestStrictInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"NUL", "in isPrivate", oppPath, formCT, `isPrivate=true%00&accessList=` + bob, "isPrivate"},
 		{"NUL", "in a date", contactPath, jsonCT, `{"isPrivate":true,"toDate":"2008-04-10\u0000"}`, "toDate"},
 		{"NUL", "in an ignored presentation key", contactPath + "?__=1%00", jsonCT, `{"isPrivate":true}`, "__"},
+
+		// 3. A year outside 1 to 9999.
+		{"year", "toDate in year 0", contactPath, jsonCT, `{"isPrivate":true,"toDate":"0000-12-31"}`, "toDate"},
+		{"year", "fromDate in year 0", contactPath, jsonCT, `{"isPrivate":true,"fromDate":"0000-01-01T00:00:00Z"}`, "fromDate"},
+		{"year", "toDate in year 0, documented format", contactPath, formCT, `isPrivate=true&toDate=0000-04-10T06-30-00.000Z`, "toDate"},
+		{"year", "five digits", contactPath, jsonCT, `{"isPrivate":true,"toDate":"10000-01-01"}`, "toDate"},
 
 		// 3. A list longer than the maximum.
 		{"list length", "1,001 tags", contactPath, jsonCT, `{"isPrivate":false,"tags":` + manyEntries(httpadapter.DefaultMaxListLength+1, "lead") + `}`, "tags"},
@@ -149,4 +156,30 @@ func TestStrictInputStillTakesWhatClientsSend(t *testing.T) {
 			t.Errorf("the refused list was stored: %v", s.AccessList)
 		}
 	})
+}
+
+// TestDatesAtTheEndsOfTheCalendar: toDate 0001-01-01 bounds that day (it is
+// the zero instant, which crmaccess reads as no bound), however it is
+// written; year 9999 is a bound too.
+func TestDatesAtTheEndsOfTheCalendar(t *testing.T) {
+	p := newPortal(t, nil, nil)
+	for _, tc := range []struct {
+		from, to string
+		want     []int64
+	}{
+		{"", "0001-01-01", []int64{}},
+		{"", "0001-01-01T00:00:00Z", []int64{}},
+		{"", "0001-01-01T10:00:00+10:00", []int64{}},
+		{"", "0001-01-01T00-00-00.0000000Z", []int64{}},
+		{"0001-01-01", "", []int64{20, 21, 22, 23}},
+		{"", "9999-12-31", []int64{20, 21, 22, 23}},
+		{"", "9999-12-31T23:59:59.9999999-23:59", []int64{20, 21, 22, 23}},
+		{"9999-12-31T23:59:59.9999999+23:59", "", []int64{}},
+	} {
+		body := fmt.Sprintf(`{"tags":["dated"],"fromDate":%q,"toDate":%q}`, tc.from, tc.to)
+		cs := decodeContacts(t, p.putJSON(t, contactPath, body))
+		if got := contactIDs(cs); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: matched %v, want %v", body, got, tc.want)
+		}
+	}
 }

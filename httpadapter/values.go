@@ -1,6 +1,7 @@
 package httpadapter
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -100,23 +101,39 @@ func (p *params) text(name string) (string, error) {
 }
 
 // date reads a date parameter in one of the formats of parseDate; missing,
-// null or empty is the zero time (no bound).
-func (p *params) date(name string, loc *time.Location) (time.Time, error) {
+// null or empty is the zero time (no bound), and given tells it apart from
+// a date that happens to be the zero instant.
+func (p *params) date(name string, loc *time.Location) (t time.Time, given bool, err error) {
 	s, ok, err := p.one(name)
 	if err != nil || !ok {
-		return time.Time{}, err
+		return time.Time{}, false, err
 	}
 	if s.kind != kindString {
-		return time.Time{}, invalid("%s: expected a date string, got %s", name, s.text)
+		return time.Time{}, false, invalid("%s: expected a date string, got %s", name, s.text)
 	}
 	if strings.TrimSpace(s.text) == "" {
-		return time.Time{}, nil
+		return time.Time{}, false, nil
 	}
-	t, err := parseDate(strings.TrimSpace(s.text), loc)
-	if err != nil {
-		return time.Time{}, invalid("%s: %q is not a date (use 2008-04-10T06:30:00.000Z, 2008-04-10T06-30-00.000Z or 2008-04-10)", name, s.text)
+	t, err = parseDate(strings.TrimSpace(s.text), loc)
+	switch {
+	case errors.Is(err, errYearOutOfRange):
+		return time.Time{}, false, invalid("%s: %q: the year must be from 1 to 9999", name, s.text)
+	case err != nil:
+		return time.Time{}, false, invalid("%s: %q is not a date (use 2008-04-10T06:30:00.000Z, 2008-04-10T06-30-00.000Z or 2008-04-10)", name, s.text)
 	}
-	return t, nil
+	return t, true, nil
+}
+
+// dayBound reads toDate, which bounds the whole calendar day it falls on.
+// A toDate at the zero instant (0001-01-01T00:00:00Z) would read as "no
+// bound" in crmaccess.ContactFilter; any other instant of the same day
+// bounds alike, so it moves by a nanosecond.
+func (p *params) dayBound(name string, loc *time.Location) (time.Time, error) {
+	t, given, err := p.date(name, loc)
+	if given && t.IsZero() {
+		t = t.Add(time.Nanosecond)
+	}
+	return t, err
 }
 
 // listView reads contactListView: a name in any case or a number 0 to 3;
