@@ -12,11 +12,15 @@ import (
 // with 0 to 7 fractional digits and an optional Z or ±hh:mm offset.
 var dateRE = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2})[:-](\d{2})[:-](\d{2})(?:\.(\d{1,7}))?([Zz]|[+-]\d{2}:\d{2})?)?$`)
 
-var errBadDate = errors.New("not a date")
+var (
+	errBadDate        = errors.New("not a date")
+	errYearOutOfRange = errors.New("year outside 1 to 9999")
+)
 
 // parseDate reads 2008-04-10T06:30:00.000Z, 2008-04-10T06-30-00.000Z,
 // 2008-04-10T06:30:00+03:00, 2008-04-10T06:30:00 or 2008-04-10. A date or
-// time without an offset is in loc.
+// time without an offset is in loc. The year must be from 1 to 9999: year
+// 0 is before Go's zero time, which crmaccess reads as "no bound".
 func parseDate(s string, loc *time.Location) (time.Time, error) {
 	m := dateRE.FindStringSubmatch(s)
 	if m == nil {
@@ -30,6 +34,9 @@ func parseDate(s string, loc *time.Location) (time.Time, error) {
 		return n
 	}
 	year, month, day := num(1), num(2), num(3)
+	if year < 1 {
+		return time.Time{}, errYearOutOfRange
+	}
 	hour, minute, sec := num(4), num(5), num(6)
 	nsec := 0
 	if frac := m[7]; frac != "" {

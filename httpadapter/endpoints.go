@@ -7,12 +7,20 @@ import (
 	"github.com/crmaccess/crmaccess"
 )
 
+// The parameters each endpoint reads, besides the presentation keys: any
+// other name is refused (see inputRules).
+var (
+	opportunityAccessParams = []string{"opportunityid", "isPrivate", "accessList"}
+	contactsAccessParams    = []string{"isPrivate", "managerList", "tags", "contactStage", "contactType",
+		"contactListView", "fromDate", "toDate", "filterValue"}
+)
+
 // setOpportunityAccess serves PUT {prefix}/opportunity/{opportunityid}/access
 // with isPrivate and accessList.
 func (h *handler) setOpportunityAccess(w http.ResponseWriter, r *http.Request, user string, p *params) {
 	// The route wins over the query string and the body.
 	idText := r.PathValue("opportunityid")
-	p.set("opportunityid", &param{items: []scalar{{text: idText}}})
+	p.set("opportunityid", &param{name: "opportunityid", items: []scalar{{text: idText}}})
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil {
 		h.writeFailure(w, r, invalid("opportunityid: %q is not a number", idText))
@@ -74,8 +82,8 @@ func (h *handler) parseContactsRequest(p *params) (*contactsRequest, error) {
 		func() error { f.Stage, err = p.optionalID("contactStage"); return err },
 		func() error { f.Type, err = p.optionalID("contactType"); return err },
 		func() error { f.ListView, err = p.listView("contactListView"); return err },
-		func() error { f.FromDate, err = p.date("fromDate", h.loc); return err },
-		func() error { f.ToDate, err = p.date("toDate", h.loc); return err },
+		func() error { f.FromDate, _, err = p.date("fromDate", h.loc); return err },
+		func() error { f.ToDate, err = p.dayBound("toDate", h.loc); return err },
 		func() error { f.Search, err = p.text("filterValue"); return err },
 	}
 	if q := p.query; q != nil {

@@ -58,8 +58,12 @@ func (h *handler) writeFailure(w http.ResponseWriter, r *http.Request, err error
 
 // writeError is the one writer of the error envelope
 // {"status":1,"statusCode":C,"error":{"message":"…"}}, in the format the
-// request asked for.
+// request asked for. A 401 names the authentication scheme in
+// WWW-Authenticate (RFC 9110 §11.6.1), whichever path led to it.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", h.challenge)
+	}
 	e := &envelope{status: 1, statusCode: status, errorMessage: &message}
 	h.writeEnvelope(w, r, status, e)
 }

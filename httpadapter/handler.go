@@ -17,6 +17,10 @@ const DefaultPrefix = "/api/2.0/crm"
 // DefaultMaxBodyBytes is the largest request body accepted by default.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultChallenge is the WWW-Authenticate header of a 401 unless
+// Options.Challenge says otherwise.
+const DefaultChallenge = `Bearer realm="crmaccess"`
+
 // Options configures the handler; nil means the defaults.
 type Options struct {
 	// Prefix is the path under which the two endpoints are served; "" is
@@ -35,6 +39,13 @@ type Options struct {
 	// Logger receives internal errors with their detail (never shown to the
 	// client). nil is slog.Default().
 	Logger *slog.Logger
+	// Challenge is the WWW-Authenticate header sent with every 401, naming
+	// the host's authentication scheme. "" is DefaultChallenge.
+	Challenge string
+	// MaxListLength is the most entries a list parameter (accessList,
+	// managerList, tags) may have; a longer one is answered with 400.
+	// 0 is DefaultMaxListLength.
+	MaxListLength int
 }
 
 // Authenticate tells who sent a request: the acting user's id, or an error
@@ -47,9 +58,12 @@ type handler struct {
 	auth    Authenticate
 	prefix  string
 	maxBody int64
+	maxList int
 	loc     *time.Location
 	log     *slog.Logger
-	mux     *http.ServeMux
+	// challenge is the WWW-Authenticate header of a 401.
+	challenge string
+	mux       *http.ServeMux
 
 	freshWait time.Duration
 }
@@ -62,12 +76,14 @@ type handler struct {
 // mux.Handle("/api/2.0/crm/", h).
 func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.Handler {
 	h := &handler{
-		svc:     svc,
-		auth:    authenticate,
-		prefix:  DefaultPrefix,
-		maxBody: DefaultMaxBodyBytes,
-		loc:     time.UTC,
-		log:     slog.Default(),
+		svc:       svc,
+		auth:      authenticate,
+		prefix:    DefaultPrefix,
+		maxBody:   DefaultMaxBodyBytes,
+		maxList:   DefaultMaxListLength,
+		loc:       time.UTC,
+		log:       slog.Default(),
+		challenge: DefaultChallenge,
 
 		freshWait: DefaultFreshnessWait,
 	}
@@ -81,6 +97,9 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 		if opts.MaxBodyBytes > 0 {
 			h.maxBody = opts.MaxBodyBytes
 		}
+		if opts.MaxListLength > 0 {
+			h.maxList = opts.MaxListLength
+		}
 		if opts.Location != nil {
 			h.loc = opts.Location
 		}
@@ -90,10 +109,13 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 		if opts.FreshnessWait > 0 {
 			h.freshWait = opts.FreshnessWait
 		}
+		if opts.Challenge != "" {
+			h.challenge = opts.Challenge
+		}
 	}
 	h.mux = http.NewServeMux()
-	h.route("/opportunity/{opportunityid}/access", h.setOpportunityAccess)
-	h.route("/contact/filter/access", h.setContactsAccess)
+	h.route("/opportunity/{opportunityid}/access", opportunityAccessParams, h.setOpportunityAccess)
+	h.route("/contact/filter/access", contactsAccessParams, h.setContactsAccess)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -104,12 +126,14 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 type endpoint func(w http.ResponseWriter, r *http.Request, user string, p *params)
 
 // route registers an endpoint's PUT pattern with its .json and .xml twins,
-// and the same paths without a method for the 405 answer.
-func (h *handler) route(path string, fn endpoint) {
+// and the same paths without a method for the 405 answer. names are the
+// parameters the endpoint reads.
+func (h *handler) route(path string, names []string, fn endpoint) {
+	rules := &inputRules{names: names, maxList: h.maxList}
 	for _, suffix := range []string{"", ".json", ".xml"} {
 		pattern := h.prefix + path + suffix
 		h.mux.HandleFunc(http.MethodPut+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
-			h.serve(w, r, fn)
+			h.serve(w, r, rules, fn)
 		})
 		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", http.MethodPut)
@@ -119,7 +143,7 @@ func (h *handler) route(path string, fn endpoint) {
 }
 
 // serve authenticates, reads the parameters and calls the endpoint.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, fn endpoint) {
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, rules *inputRules, fn endpoint) {
 	user, err := h.auth(r)
 	if err != nil || user == "" {
 		if err != nil {
@@ -128,7 +152,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, fn endpoint) {
 		h.writeError(w, r, http.StatusUnauthorized, "missing or invalid credentials")
 		return
 	}
-	p, err := h.readParams(w, r)
+	p, err := h.readParams(w, r, rules)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
@@ -140,8 +164,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, fn endpoint) {
 	fn(w, r, user, p)
 }
 
-// readParams gathers the parameters of the query string and the body.
-func (h *handler) readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
+// readParams gathers the parameters of the query string and the body, each
+// held to the endpoint's rules.
+func (h *handler) readParams(w http.ResponseWriter, r *http.Request, rules *inputRules) (*params, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, errTooLarge
 	}
@@ -153,10 +178,10 @@ func (h *handler) readParams(w http.ResponseWriter, r *http.Request) (*params, e
 		return nil, crmaccess.Errorf(crmaccess.EINVALID, "body: cannot read it: %v", err)
 	}
 	p := newParams()
-	if err := p.addBody(r.Header.Get("Content-Type"), body); err != nil {
+	if err := p.addBody(r.Header.Get("Content-Type"), body, rules); err != nil {
 		return nil, err
 	}
-	if err := p.addQuery(r.URL.RawQuery); err != nil {
+	if err := p.addQuery(r.URL.RawQuery, rules); err != nil {
 		return nil, err
 	}
 	return p, nil

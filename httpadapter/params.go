@@ -34,6 +34,7 @@ type scalar struct {
 // param is the value of one parameter from one source: one scalar, or
 // several (a JSON array, repeated keys, repeated elements).
 type param struct {
+	name  string // as first sent, for messages
 	items []scalar
 	list  bool // sent as a list (JSON array, "key[]", nested XML elements)
 }
@@ -64,9 +65,13 @@ func invalid(format string, args ...any) error {
 	return crmaccess.Errorf(crmaccess.EINVALID, format, args...)
 }
 
-// addQuery reads the query string; it wins over the body.
-func (p *params) addQuery(raw string) error {
+// addQuery reads the query string, held to the endpoint's rules; it wins
+// over the body.
+func (p *params) addQuery(raw string, rules *inputRules) error {
 	q, err := parseURLEncoded(raw, "query string")
+	if err == nil {
+		err = rules.vet("query string", q)
+	}
 	if err != nil {
 		return err
 	}
@@ -75,50 +80,72 @@ func (p *params) addQuery(raw string) error {
 	return nil
 }
 
-// addBody reads a body by its Content-Type: JSON, XML or form encoding.
-// Without a Content-Type the body is read as JSON if it starts with "{", as
-// XML if it starts with "<", and as a form otherwise.
-func (p *params) addBody(contentType string, body []byte) error {
+const supportedBodies = "application/json, text/xml, application/xml or application/x-www-form-urlencoded"
+
+// addBody reads a body by its Content-Type (JSON, XML or form encoding) and
+// holds it to the endpoint's rules. A body is read only as what its
+// Content-Type says: without one, or in another shape than it says (curl -d
+// sends JSON as a form unless told otherwise), it is refused rather than
+// guessed at.
+func (p *params) addBody(contentType string, body []byte, rules *inputRules) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil
 	}
-	var mediaType string
 	if contentType == "" {
-		switch trimmed[0] {
-		case '{':
-			mediaType = "application/json"
-		case '<':
-			mediaType = "application/xml"
-		default:
-			mediaType = "application/x-www-form-urlencoded"
-		}
-	} else {
-		mt, _, err := mime.ParseMediaType(contentType)
-		if err != nil {
-			return invalid("body: Content-Type %q is malformed", contentType)
-		}
-		mediaType = mt
+		return invalid("body: no Content-Type; send %s", supportedBodies)
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return invalid("body: Content-Type %q is malformed", contentType)
 	}
 	var (
-		q   *params
-		err error
+		q    *params
+		want string // the shape the Content-Type announces
 	)
 	switch {
 	case mediaType == "application/json" || mediaType == "text/json" || strings.HasSuffix(mediaType, "+json"):
-		q, err = parseJSONBody(trimmed)
+		want = "JSON"
 	case mediaType == "text/xml" || mediaType == "application/xml" || strings.HasSuffix(mediaType, "+xml"):
-		q, err = parseXMLBody(trimmed)
+		want = "XML"
 	case mediaType == "application/x-www-form-urlencoded":
-		q, err = parseURLEncoded(string(trimmed), "form body")
+		want = "a form"
 	default:
-		return invalid("body: Content-Type %q is not supported; send application/json, text/xml, application/xml or application/x-www-form-urlencoded", mediaType)
+		return invalid("body: Content-Type %q is not supported; send %s", mediaType, supportedBodies)
+	}
+	if got := bodyShape(trimmed); got != want {
+		return invalid("body: the Content-Type is %s but the body looks like %s", mediaType, got)
+	}
+	switch want {
+	case "JSON":
+		q, err = parseJSONBody(trimmed)
+	case "XML":
+		q, err = parseXMLBody(trimmed)
+	default:
+		q, err = parseURLEncoded(string(trimmed), "form body")
+	}
+	if err == nil {
+		err = rules.vet("body", q)
 	}
 	if err != nil {
 		return err
 	}
 	p.merge(q)
 	return nil
+}
+
+// bodyShape tells what a trimmed, non-empty body looks like: XML starts
+// with <, JSON with { [ or ", or is another JSON value; the rest is a form.
+// A form's names cannot start with those bytes unescaped, so the shapes do
+// not overlap where it matters.
+func bodyShape(body []byte) string {
+	switch {
+	case body[0] == '<':
+		return "XML"
+	case body[0] == '{' || body[0] == '[' || body[0] == '"' || json.Valid(body):
+		return "JSON"
+	}
+	return "a form"
 }
 
 // parseURLEncoded reads "a=1&b=2&b=3&c[]=4" keeping the order; repeated keys
@@ -145,7 +172,7 @@ func parseURLEncoded(raw, source string) (*params, error) {
 		}
 		cur := q.get(key)
 		if cur == nil {
-			cur = &param{}
+			cur = &param{name: key}
 			q.set(key, cur)
 		}
 		cur.items = append(cur.items, scalar{text: value, kind: kindString})
@@ -182,6 +209,7 @@ func parseJSONBody(body []byte) (*params, error) {
 		if err != nil {
 			return nil, malformed(err)
 		}
+		v.name = key
 		q.set(key, v)
 	}
 	if _, err := dec.Token(); err != nil {
@@ -289,7 +317,7 @@ func parseXMLBody(body []byte) (*params, error) {
 				entries = append(entries, xmlScalar(text))
 				text = text[:0]
 			case 2:
-				v := &param{}
+				v := &param{name: field}
 				if entries != nil {
 					if len(bytes.TrimSpace(text)) > 0 {
 						return nil, invalid("body: XML element <%s> mixes text and elements", field)

@@ -1,6 +1,7 @@
 package httpadapter
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -16,9 +17,7 @@ func (p *params) one(name string) (s scalar, ok bool, err error) {
 		return scalar{}, false, nil
 	}
 	if v.list || len(v.items) != 1 {
-		if len(v.items) == 1 && v.items[0].kind == kindNull {
-			return scalar{}, false, nil
-		}
+		// [null] is a list too: it is not the null that means "missing".
 		return scalar{}, false, invalid("%s: expected one value, got a list", name)
 	}
 	s = v.items[0]
@@ -49,18 +48,23 @@ func (p *params) boolean(name string) (bool, error) {
 }
 
 // strs reads a list of strings; missing or null is empty, and a single
-// value is a list of one.
+// value is a list of one. A null entry ([null]) is refused: only the list
+// itself may be null.
 func (p *params) strs(name string) ([]string, error) {
 	v := p.get(name)
 	if v == nil {
 		return nil, nil
 	}
-	if len(v.items) == 1 && v.items[0].kind == kindNull {
+	if !v.list && len(v.items) == 1 && v.items[0].kind == kindNull {
 		return nil, nil
 	}
 	out := make([]string, 0, len(v.items))
 	for i, s := range v.items {
-		if s.kind != kindString {
+		switch s.kind {
+		case kindString:
+		case kindNull:
+			return nil, invalid("%s: entry %d is null", name, i+1)
+		default:
 			return nil, invalid("%s: entry %d is not a string", name, i+1)
 		}
 		out = append(out, s.text)
@@ -97,23 +101,39 @@ func (p *params) text(name string) (string, error) {
 }
 
 // date reads a date parameter in one of the formats of parseDate; missing,
-// null or empty is the zero time (no bound).
-func (p *params) date(name string, loc *time.Location) (time.Time, error) {
+// null or empty is the zero time (no bound), and given tells it apart from
+// a date that happens to be the zero instant.
+func (p *params) date(name string, loc *time.Location) (t time.Time, given bool, err error) {
 	s, ok, err := p.one(name)
 	if err != nil || !ok {
-		return time.Time{}, err
+		return time.Time{}, false, err
 	}
 	if s.kind != kindString {
-		return time.Time{}, invalid("%s: expected a date string, got %s", name, s.text)
+		return time.Time{}, false, invalid("%s: expected a date string, got %s", name, s.text)
 	}
 	if strings.TrimSpace(s.text) == "" {
-		return time.Time{}, nil
+		return time.Time{}, false, nil
 	}
-	t, err := parseDate(strings.TrimSpace(s.text), loc)
-	if err != nil {
-		return time.Time{}, invalid("%s: %q is not a date (use 2008-04-10T06:30:00.000Z, 2008-04-10T06-30-00.000Z or 2008-04-10)", name, s.text)
+	t, err = parseDate(strings.TrimSpace(s.text), loc)
+	switch {
+	case errors.Is(err, errYearOutOfRange):
+		return time.Time{}, false, invalid("%s: %q: the year must be from 1 to 9999", name, s.text)
+	case err != nil:
+		return time.Time{}, false, invalid("%s: %q is not a date (use 2008-04-10T06:30:00.000Z, 2008-04-10T06-30-00.000Z or 2008-04-10)", name, s.text)
 	}
-	return t, nil
+	return t, true, nil
+}
+
+// dayBound reads toDate, which bounds the whole calendar day it falls on.
+// A toDate at the zero instant (0001-01-01T00:00:00Z) would read as "no
+// bound" in crmaccess.ContactFilter; any other instant of the same day
+// bounds alike, so it moves by a nanosecond.
+func (p *params) dayBound(name string, loc *time.Location) (time.Time, error) {
+	t, given, err := p.date(name, loc)
+	if given && t.IsZero() {
+		t = t.Add(time.Nanosecond)
+	}
+	return t, err
 }
 
 // listView reads contactListView: a name in any case or a number 0 to 3;

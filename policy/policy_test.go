@@ -103,9 +103,6 @@ func TestEngineDecidesAsStockCasbin(t *testing.T) {
 						t.Fatal(err)
 					}
 					act := string(a)
-					if ref.Kind == crmaccess.KindContact && a == crmaccess.ActionChangeAccess {
-						act = "edit"
-					}
 					want, err := stock.Enforce(user(u), policy.Object(ref), act)
 					if err != nil {
 						t.Fatal(err)

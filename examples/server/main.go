@@ -2,14 +2,20 @@
 // CRM access endpoints over a SQLite file, filled on first start with a demo
 // portal, and authenticates with the demo users' bearer tokens.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-db crmaccess.db | -db postgres://…] [-fixtures FILE]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-db crmaccess.db | -db postgres://…] [-location NAME] [-fixtures FILE]
 //
 // -db names a SQLite file or a PostgreSQL URL; several servers may share
 // one database, each following the others' writes.
 // -fixtures loads FILE (the fixture format of crmaccess.ParseFixture) into an
 // empty database instead of the demo portal; on a database that already
 // holds data it refuses and exits with status 1. A later start on the same
-// file keeps its data and its tokens.
+// file keeps its data and its tokens. -location names the portal's time
+// zone (an IANA name such as Europe/Berlin; UTC by default): dates sent
+// without an offset are read in it, and dates are written in it, as
+// ONLYOFFICE does.
+//
+// The address is taken, the location and the fixture file are read, before
+// the database is opened: a busy port or a bad argument writes nothing.
 package main
 
 import (
@@ -29,6 +35,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // -location works where the system has no zone files
 
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -57,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", "crmaccess.db", "SQLite database file (created if missing), or a PostgreSQL URL (postgres://…) that several servers may share")
+	location := fs.String("location", "", "the portal's time zone, e.g. Europe/Berlin: dates without an offset are read and written in it (default UTC)")
 	fixtures := fs.String("fixtures", "", "load this fixture file into an empty database instead of the demo portal")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -72,6 +80,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	shown := redacted(*dbPath) // a URL's password is not printed
+
+	// Everything that can fail on its own fails before the database is
+	// touched: the address, the location, the data set.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer ln.Close() // a no-op once the server has shut down
+	loc, err := time.LoadLocation(*location)
+	if err != nil {
+		return fail("-location %q: %v (use an IANA time zone name such as Europe/Berlin)", *location, err)
+	}
+	data, source := demoPortal, "the demo portal"
+	if *fixtures != "" {
+		if data, err = os.ReadFile(*fixtures); err != nil {
+			return fail("%v", err)
+		}
+		source = *fixtures
+	}
+	fx, err := crmaccess.ParseFixture(bytes.NewReader(data))
+	if err != nil {
+		// "FILE: line 3, column 12: users[0]: …"
+		return fail("%s: %s", source, strings.TrimPrefix(crmaccess.ErrorMessage(err), "fixture: "))
+	}
+
 	db, err := openDB(*dbPath)
 	if err != nil {
 		return fail("open %s: %v", shown, err)
@@ -94,18 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer svc.Close()
 
-	// The data set: the demo portal, or -fixtures.
-	data, source := demoPortal, "the demo portal"
-	if *fixtures != "" {
-		if data, err = os.ReadFile(*fixtures); err != nil {
-			return fail("%v", err)
-		}
-		source = *fixtures
-	}
-	fx, err := crmaccess.ParseFixture(bytes.NewReader(data))
-	if err != nil {
-		return fail("%s: %s", source, crmaccess.ErrorMessage(err))
-	}
+	// The data set goes into an empty database; one that holds data keeps it.
 	switch _, err := svc.Import(ctx, fx); {
 	case err == nil:
 		if err := saveTokens(ctx, db, fx); err != nil {
@@ -130,7 +152,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(httpadapter.DefaultPrefix+"/", httpadapter.New(svc, bearer(ctx, db, tokens), &httpadapter.Options{Logger: log}))
+	// The adapter answers a 401 with WWW-Authenticate: Bearer realm="crmaccess",
+	// the scheme of bearer below.
+	mux.Handle(httpadapter.DefaultPrefix+"/", httpadapter.New(svc, bearer(ctx, db, tokens), &httpadapter.Options{Logger: log, Location: loc}))
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(httpadapter.OpenAPI())
@@ -146,10 +170,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "Listening on http://%s (Ctrl-C stops).\n", ln.Addr())
 
