@@ -10,8 +10,9 @@ import (
 )
 
 // follow reads the log every poll, or when wake says it grew, until ctx
-// ends. An error leaves memory as it was and marks it stale, so that the
-// next decision catches up itself; the next round tries again.
+// ends. An error leaves memory as it was and marks it stale (catchUp), so
+// that the next decision catches up itself and reports what fails; the
+// next round tries again.
 func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan struct{}) {
 	defer s.following.Done()
 	t := time.NewTicker(poll)
@@ -23,9 +24,8 @@ func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan st
 		case <-t.C:
 		case <-wake:
 		}
-		if err := s.catchUp(ctx, s.store); err != nil && ctx.Err() == nil {
-			s.followErr.Store(&err)
-		}
+		_ = s.catchUp(ctx, s.store) // a failure marks memory stale
+
 	}
 }
 

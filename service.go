@@ -46,7 +46,6 @@ type Service struct {
 
 	stopFollowing context.CancelFunc
 	following     sync.WaitGroup
-	followErr     atomic.Pointer[error]
 }
 
 // DefaultPollInterval is how often a Service looks for others' writes in
