@@ -31,6 +31,10 @@ type Reader interface {
 	// (Members and Tags filled, AccessList empty) in ascending id order. The
 	// filter is valid.
 	FindOpportunities(ctx context.Context, f *OpportunityFilter) ([]Opportunity, error)
+	// Stages returns the stages of ids that exist, in ascending id order.
+	Stages(ctx context.Context, ids []int64) ([]Stage, error)
+	// StageInUse reports whether an opportunity is at stage id.
+	StageInUse(ctx context.Context, id int64) (bool, error)
 	// Log calls fn with every log entry after position after, in position
 	// order, each whole (all the changes of its commit), and stops at fn's
 	// first error. Positions are consecutive: the entry after position n is
@@ -46,8 +50,6 @@ type Store interface {
 	Reader
 	// Users returns the users of ids that exist, in ascending id order.
 	Users(ctx context.Context, ids []string) ([]User, error)
-	// Stages returns the stages of ids that exist, in ascending id order.
-	Stages(ctx context.Context, ids []int64) ([]Stage, error)
 	// Changes returns the change records of one record (or, with a zero Ref
 	// and a user id, of one user's admin role), oldest first.
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
@@ -99,9 +101,24 @@ type Batch struct {
 	Contacts      []Contact
 	Opportunities []Opportunity
 
+	// Existing records replaced: every field but the creator, the creation
+	// time and the access (an opportunity's members and tags, a contact's
+	// tags, replaced too). An id that does not exist fails with ECONFLICT.
+	UpdateContacts      []Contact
+	UpdateOpportunities []Opportunity
+	UpdateStages        []Stage
+
 	// Privacy updates of existing records.
 	OpportunityPrivacy []OpportunityPrivacy
 	ContactShares      []ContactShare
+
+	// Records deleted by id, with their members and tags. A deleted contact
+	// leaves its persons without a company and opportunities without it as
+	// main contact or member. An id that does not exist fails with
+	// ECONFLICT.
+	DeleteOpportunities []int64
+	DeleteContacts      []int64
+	DeleteStages        []int64
 
 	// Rules removed and added; a removed rule that is not stored, or an added
 	// one that already is, fails the commit with ECONFLICT.
@@ -133,6 +150,7 @@ const (
 	EntryAccess EntryKind = "access" // a change of privacy or lists
 	EntryAdmin  EntryKind = "admin"  // a grant or revocation of the admin role
 	EntryImport EntryKind = "import" // a data set loaded into an empty store
+	EntryRecord EntryKind = "record" // a record created, edited or deleted
 )
 
 // LogEntry is one committed write as the change log keeps it: its position,

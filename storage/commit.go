@@ -22,6 +22,8 @@ func (s *Store) Commit(ctx context.Context, b *crmaccess.Batch) error {
 func emptyBatch(b *crmaccess.Batch) bool {
 	return !b.RequireEmpty && len(b.Users) == 0 && len(b.Stages) == 0 && len(b.Contacts) == 0 &&
 		len(b.Opportunities) == 0 && len(b.OpportunityPrivacy) == 0 && len(b.ContactShares) == 0 &&
+		len(b.UpdateContacts) == 0 && len(b.UpdateOpportunities) == 0 && len(b.UpdateStages) == 0 &&
+		len(b.DeleteOpportunities) == 0 && len(b.DeleteContacts) == 0 && len(b.DeleteStages) == 0 &&
 		len(b.RemoveRules) == 0 && len(b.AddRules) == 0 && len(b.Changes) == 0
 }
 
@@ -34,8 +36,14 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos i
 		s.insertStages,
 		s.insertContacts,
 		s.insertOpportunities,
+		s.updateContacts,
+		s.updateOpportunities,
+		s.updateStages,
 		s.updateOpportunityPrivacy,
 		s.updateContactShares,
+		s.deleteOpportunities,
+		s.deleteContacts,
+		s.deleteStages,
 		s.removeRules,
 		s.addRules,
 	}
@@ -126,12 +134,7 @@ func (s *Store) insertContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Bat
 	if err != nil {
 		return err
 	}
-	tm := multiRow{head: `INSERT INTO ` + s.t.tags + ` (contact_id, pos, tag, tag_key) VALUES `,
-		row: "(?, ?, ?, ?)", rowVars: 4}
-	return s.execChunks(ctx, tx, tm, nil, len(tags), func(args []any, i int) []any {
-		t := &tags[i]
-		return append(args, t.recordID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
-	}, nil)
+	return s.insertTags(ctx, tx, s.t.tags, "contact_id", tags)
 }
 
 // memberRow is one row of the member table.
@@ -149,11 +152,7 @@ func (s *Store) insertOpportunities(ctx context.Context, tx *sql.Tx, b *crmacces
 		for pos, tag := range o.Tags {
 			tags = append(tags, tagRow{o.ID, pos, tag})
 		}
-		ids := slices.Clone(o.Members)
-		slices.Sort(ids)
-		for _, id := range slices.Compact(ids) {
-			members = append(members, memberRow{o.ID, id})
-		}
+		members = append(members, memberRows(o)...)
 		closeSec, closeNsec := unixParts(o.ExpectedCloseDate)
 		sec, nsec := unixParts(o.Created)
 		return append(args, o.ID, o.Title, o.Description, o.CreateBy, o.Responsible, o.ContactID, o.StageID,
@@ -162,20 +161,10 @@ func (s *Store) insertOpportunities(ctx context.Context, tx *sql.Tx, b *crmacces
 	if err != nil {
 		return err
 	}
-	mm := multiRow{head: `INSERT INTO ` + s.t.members + ` (opportunity_id, contact_id) VALUES `,
-		row: "(?, ?)", rowVars: 2}
-	err = s.execChunks(ctx, tx, mm, nil, len(members), func(args []any, i int) []any {
-		return append(args, members[i].opportunityID, members[i].contactID)
-	}, nil)
-	if err != nil {
+	if err := s.insertMembers(ctx, tx, members); err != nil {
 		return err
 	}
-	tm := multiRow{head: `INSERT INTO ` + s.t.opportunityTags + ` (opportunity_id, pos, tag, tag_key) VALUES `,
-		row: "(?, ?, ?, ?)", rowVars: 4}
-	return s.execChunks(ctx, tx, tm, nil, len(tags), func(args []any, i int) []any {
-		t := &tags[i]
-		return append(args, t.recordID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
-	}, nil)
+	return s.insertTags(ctx, tx, s.t.opportunityTags, "opportunity_id", tags)
 }
 
 func (s *Store) updateOpportunityPrivacy(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {

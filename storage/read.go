@@ -357,14 +357,38 @@ func (s *Store) Users(ctx context.Context, ids []string) ([]crmaccess.User, erro
 	return out, nil
 }
 
+// Stages returns the stages of ids that exist; see reader.Stages.
+func (s *Store) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, error) {
+	return reader{s, s.db}.Stages(ctx, ids)
+}
+
+// StageInUse reports whether an opportunity is at the stage; see
+// reader.StageInUse.
+func (s *Store) StageInUse(ctx context.Context, id int64) (bool, error) {
+	return reader{s, s.db}.StageInUse(ctx, id)
+}
+
+// StageInUse reports whether an opportunity is at stage id. Errors are
+// EINTERNAL.
+func (r reader) StageInUse(ctx context.Context, id int64) (bool, error) {
+	var used int
+	err := r.q.QueryRowContext(ctx, r.s.d.bind(`SELECT CASE WHEN EXISTS (SELECT 1 FROM `+r.s.t.opportunities+
+		` WHERE stage_id = ?) THEN 1 ELSE 0 END`), id).Scan(&used)
+	if err != nil {
+		return false, r.s.translate(ctx, err)
+	}
+	return used == 1, nil
+}
+
 // Stages returns the stages of ids that exist, each once, in ascending id
 // order. Errors are EINTERNAL.
-func (s *Store) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, error) {
+func (r reader) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, error) {
+	s := r.s
 	args := distinctArgs(ids)
 	var out []crmaccess.Stage
 	m := multiRow{head: `SELECT id, title, description, color, sort_order, success_probability, stage_type FROM ` +
 		s.t.stages + ` WHERE id IN (`, row: "?", tail: ")", rowVars: 1}
-	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
+	err := s.queryChunks(ctx, r.q, m, nil, args, func(r *sql.Rows) error {
 		var st crmaccess.Stage
 		err := r.Scan(&st.ID, &st.Title, &st.Description, &st.Color, &st.SortOrder, &st.SuccessProbability, &st.StageType)
 		out = append(out, st)

@@ -1,0 +1,240 @@
+package crmaccess
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// CreateOpportunity creates opportunity o (the host's record id in o.ID),
+// created by the actor, who is its creator whatever o.CreateBy says;
+// responsible is o.Responsible, or the actor when empty. isPrivate with a
+// non-empty accessList makes it private to the list and the actor, as
+// ONLYOFFICE's create call does; otherwise it is public. The access it
+// gives (creator, responsible, list) goes into the change log.
+//
+// Errors: EUNAUTHORIZED, EINVALID (id <= 0, a field or reference that is
+// not valid: the message names it), ECONFLICT (the id is taken),
+// EUNAVAILABLE, EINTERNAL.
+func (s *Service) CreateOpportunity(ctx context.Context, actorID string, o Opportunity, isPrivate bool, accessList []string) (*OpportunityResult, error) {
+	u, err := actor(actorID)
+	if err != nil {
+		return nil, err
+	}
+	if o.ID <= 0 {
+		return nil, Errorf(EINVALID, "opportunity id %d is not positive", o.ID)
+	}
+	list, err := ParseGUIDList("accessList", accessList)
+	if err != nil {
+		return nil, err
+	}
+	o.CreateBy = u
+	if o.Responsible == "" {
+		o.Responsible = u
+	}
+	if o.Created.IsZero() {
+		o.Created = s.now()
+	}
+	if err := normalizeOpportunity(&o); err != nil {
+		return nil, err
+	}
+	ref := OpportunityRef(o.ID)
+	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+		if found, err := tx.Opportunities(ctx, []int64{o.ID}); err != nil {
+			return nil, Internal(err)
+		} else if len(found) > 0 {
+			return nil, Errorf(ECONFLICT, "opportunity %d already exists", o.ID)
+		}
+		if err := s.checkOpportunityReferences(ctx, tx, &o); err != nil {
+			return nil, err
+		}
+		before := s.auth.Access(ref)
+		after := opportunityAccess(AccessState{Creator: o.CreateBy, Responsible: o.Responsible}, u, isPrivate, list)
+		o.IsPrivate, o.AccessList = after.IsPrivate, after.List
+		return &Batch{Kind: EntryRecord, Opportunities: []Opportunity{o},
+			Changes: []Change{{At: s.now(), Actor: u, Entity: ref, Before: before, After: after}}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opportunityResult(u, o, tok)
+}
+
+// UpdateOpportunity replaces the fields of opportunity o.ID a host may
+// edit: title, description, responsible user (empty keeps it), main
+// contact, members, stage, probability, expected close date and tags. Its
+// creator, creation time and access stay. A new responsible user gains
+// access and the old one loses it: that change goes into the change log.
+//
+// Errors: EUNAUTHORIZED, EINVALID, ENOTFOUND (missing or hidden),
+// EFORBIDDEN (the actor may read it but not edit it), EUNAVAILABLE,
+// EINTERNAL.
+func (s *Service) UpdateOpportunity(ctx context.Context, actorID string, o Opportunity) (*OpportunityResult, error) {
+	u, err := actor(actorID)
+	if err != nil {
+		return nil, err
+	}
+	if o.ID <= 0 {
+		return nil, Errorf(EINVALID, "opportunity id %d is not positive", o.ID)
+	}
+	if err := normalizeOpportunity(&o); err != nil {
+		return nil, err
+	}
+	ref := OpportunityRef(o.ID)
+	var stored *Opportunity
+	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+		var err error
+		if stored, err = s.editableOpportunity(ctx, tx, u, o.ID, ActionEdit); err != nil {
+			return nil, err
+		}
+		if o.Responsible == "" {
+			o.Responsible = stored.Responsible
+		}
+		if err := s.checkOpportunityReferences(ctx, tx, &o); err != nil {
+			return nil, err
+		}
+		o.CreateBy, o.Created = stored.CreateBy, stored.Created
+		b := &Batch{Kind: EntryRecord, UpdateOpportunities: []Opportunity{o}}
+		if before := s.auth.Access(ref); before.Responsible != o.Responsible {
+			after := before
+			after.Responsible = o.Responsible
+			b.Changes = []Change{{At: s.now(), Actor: u, Entity: ref, Before: before, After: after}}
+		}
+		return b, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opportunityResult(u, o, tok)
+}
+
+// DeleteOpportunity deletes opportunity id with its members and tags; the
+// access it gave goes, recorded in the change log.
+//
+// Errors: EUNAUTHORIZED, EINVALID (id <= 0), ENOTFOUND (missing or hidden),
+// EFORBIDDEN, EUNAVAILABLE, EINTERNAL.
+func (s *Service) DeleteOpportunity(ctx context.Context, actorID string, id int64) (Token, error) {
+	u, err := actor(actorID)
+	if err != nil {
+		return "", err
+	}
+	if id <= 0 {
+		return "", Errorf(EINVALID, "opportunity id %d is not positive", id)
+	}
+	ref := OpportunityRef(id)
+	return s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+		if _, err := s.editableOpportunity(ctx, tx, u, id, ActionDelete); err != nil {
+			return nil, err
+		}
+		return &Batch{Kind: EntryRecord, DeleteOpportunities: []int64{id},
+			Changes: []Change{{At: s.now(), Actor: u, Entity: ref, Before: s.auth.Access(ref), After: noAccess(ref)}}}, nil
+	})
+}
+
+// editableOpportunity reads an opportunity the actor may do action on:
+// ENOTFOUND when missing or hidden, EFORBIDDEN when only readable.
+func (s *Service) editableOpportunity(ctx context.Context, tx Reader, u string, id int64, action Action) (*Opportunity, error) {
+	o, err := s.readableOpportunity(ctx, tx, u, id)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := s.allowed(u, OpportunityRef(id), action); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, Errorf(EFORBIDDEN, "you may not %s opportunity %d", action, id)
+	}
+	return o, nil
+}
+
+// checkOpportunityReferences refuses a stage, main contact or member that
+// does not exist.
+func (s *Service) checkOpportunityReferences(ctx context.Context, tx Reader, o *Opportunity) error {
+	if o.StageID != 0 {
+		if found, err := tx.Stages(ctx, []int64{o.StageID}); err != nil {
+			return Internal(err)
+		} else if len(found) == 0 {
+			return Errorf(EINVALID, "stageid: stage %d does not exist", o.StageID)
+		}
+	}
+	ids := o.Members
+	if o.ContactID != 0 {
+		ids = append([]int64{o.ContactID}, ids...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	found, err := tx.Contacts(ctx, ids)
+	if err != nil {
+		return Internal(err)
+	}
+	for _, id := range ids {
+		if _, ok := slices.BinarySearchFunc(found, id, func(c Contact, id int64) int { return compareInt(c.ID, id) }); !ok {
+			return Errorf(EINVALID, "contact %d does not exist", id)
+		}
+	}
+	return nil
+}
+
+// normalizeOpportunity checks the fields a host sets and puts them in
+// canonical form.
+func normalizeOpportunity(o *Opportunity) error {
+	if o.Responsible != "" {
+		id, err := ParseGUID(o.Responsible)
+		if err != nil {
+			return Errorf(EINVALID, "responsibleid: %q is not a GUID", o.Responsible)
+		}
+		o.Responsible = id
+	}
+	if o.SuccessProbability < 0 || o.SuccessProbability > 100 {
+		return Errorf(EINVALID, "successProbability: %d is not from 0 to 100", o.SuccessProbability)
+	}
+	for _, id := range o.Members {
+		if id <= 0 {
+			return Errorf(EINVALID, "members: contact id %d is not positive", id)
+		}
+	}
+	if o.ContactID < 0 {
+		return Errorf(EINVALID, "contactid: %d is negative", o.ContactID)
+	}
+	return checkTags(o.Tags)
+}
+
+func checkTags(tags []string) error {
+	for _, t := range tags {
+		if strings.TrimSpace(t) == "" {
+			return Errorf(EINVALID, "tags: a tag is empty")
+		}
+	}
+	return nil
+}
+
+// opportunityResult renders o, with the access memory holds now, for u.
+func (s *Service) opportunityResult(u string, o Opportunity, tok Token) (*OpportunityResult, error) {
+	ref := OpportunityRef(o.ID)
+	st := s.auth.Access(ref)
+	o.IsPrivate, o.AccessList = st.IsPrivate, st.List
+	canEdit, err := s.allowed(u, ref, ActionEdit)
+	if err != nil {
+		return nil, err
+	}
+	return &OpportunityResult{Opportunity: o, CanEdit: canEdit, Token: tok}, nil
+}
+
+// noAccess is the state of a record with no rules: one that does not
+// exist.
+func noAccess(ref Ref) AccessState {
+	if ref.Kind == KindContact {
+		return AccessState{IsPrivate: true, ShareType: ShareNone}
+	}
+	return AccessState{IsPrivate: true}
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
