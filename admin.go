@@ -8,8 +8,8 @@ import "context"
 // granting what is already held writes nothing. The token names the state
 // after the call.
 //
-// Errors: EUNAUTHORIZED (actor), EINVALID (user is not a GUID), EUNAVAILABLE
-// (the database stayed busy), EINTERNAL.
+// Errors: EUNAUTHORIZED (actor), EINVALID (user is not a GUID, or not a
+// known user), EUNAVAILABLE (the database stayed busy), EINTERNAL.
 func (s *Service) GrantAdmin(ctx context.Context, actorID, user string) (Token, error) {
 	return s.setAdmin(ctx, actorID, user, true)
 }
@@ -28,13 +28,17 @@ func (s *Service) setAdmin(ctx context.Context, actorID, user string, admin bool
 	if err != nil {
 		return "", Errorf(EINVALID, "user %q is not a GUID", user)
 	}
-	return s.update(ctx, func(context.Context, Reader) (*Batch, error) {
-		was := s.auth.IsAdmin(id)
-		if was == admin {
+	return s.update(ctx, a, func(context.Context, Reader) (*Batch, error) {
+		before := s.userState(id)
+		if before.Status == UserUnknown {
+			return nil, Errorf(EINVALID, "user %s is not a known user", id)
+		}
+		if before.Admin == admin {
 			return nil, nil
 		}
-		return &Batch{Kind: EntryAdmin, Changes: []Change{{At: s.now(), Actor: a, User: id,
-			Before: AccessState{Admin: was}, After: AccessState{Admin: admin}}}}, nil
+		after := before
+		after.Admin = admin
+		return &Batch{Kind: EntryAdmin, Changes: []Change{{At: s.now(), Actor: a, User: id, Before: before, After: after}}}, nil
 	})
 }
 

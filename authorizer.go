@@ -11,6 +11,9 @@ type Authorizer interface {
 	ContactRules(c *Contact) []Rule
 	// AdminRule is the rule that makes user an admin.
 	AdminRule(user string) Rule
+	// StatusRule is the rule that makes user known with status; false for
+	// UserUnknown, which has none.
+	StatusRule(user string, status UserStatus) (Rule, bool)
 
 	// Replace drops every rule in memory and holds, instead, the rules that
 	// load hands to add; checks see the old rules until the new ones are
@@ -24,6 +27,10 @@ type Authorizer interface {
 	Access(ref Ref) AccessState
 	// IsAdmin reports whether user holds the admin role.
 	IsAdmin(user string) bool
+	// UserStatus reports whether user is known, and active.
+	UserStatus(user string) UserStatus
+	// ListedOn returns the records whose list holds user.
+	ListedOn(user string) []Ref
 	// Decide answers whether user may do action on the record, and why.
 	Decide(user string, ref Ref, action Action) (Decision, error)
 }

@@ -8,7 +8,7 @@ import "context"
 // unknown outcome; it does not tell whether the record exists (for a
 // missing record only an admin is allowed).
 //
-// Errors: EUNAUTHORIZED (user is not a valid user id), EINVALID (an unknown
+// Errors: EUNAUTHORIZED (user is not a known, active user), EINVALID (an unknown
 // kind or action, an id <= 0, a malformed token), EUNAVAILABLE (the token's
 // state was not reached before ctx ended), EINTERNAL.
 func (s *Service) Check(ctx context.Context, user string, ref Ref, action Action) (Decision, error) {
@@ -23,6 +23,9 @@ func (s *Service) Check(ctx context.Context, user string, ref Ref, action Action
 		return Decision{}, Errorf(EINVALID, "unknown action %q", action)
 	}
 	if err := s.fresh(ctx); err != nil {
+		return Decision{}, err
+	}
+	if err := s.activeActor(u); err != nil {
 		return Decision{}, err
 	}
 	d, err := s.auth.Decide(u, ref, action)

@@ -24,7 +24,7 @@ func (s *Service) CreateContact(ctx context.Context, actorID string, c Contact) 
 	if !c.ShareType.Valid() {
 		return nil, Errorf(EINVALID, "shareType: %d is not 0, 1 or 2", int(c.ShareType))
 	}
-	if c.ManagerList, err = ParseGUIDList("managerList", c.ManagerList); err != nil {
+	if c.ManagerList, err = s.parseList("managerList", c.ManagerList); err != nil {
 		return nil, err
 	}
 	if err := normalizeContact(&c); err != nil {
@@ -35,13 +35,16 @@ func (s *Service) CreateContact(ctx context.Context, actorID string, c Contact) 
 		c.Created = s.now()
 	}
 	ref := ContactRef(c.ID)
-	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		if found, err := tx.Contacts(ctx, []int64{c.ID}); err != nil {
 			return nil, Internal(err)
 		} else if len(found) > 0 {
 			return nil, Errorf(ECONFLICT, "contact %d already exists", c.ID)
 		}
 		if err := checkCompany(ctx, tx, &c); err != nil {
+			return nil, err
+		}
+		if err := s.knownUsers("managerList", c.ManagerList); err != nil {
 			return nil, err
 		}
 		after := AccessState{IsPrivate: c.ShareType == ShareNone, ShareType: c.ShareType, List: c.ManagerList}
@@ -72,7 +75,7 @@ func (s *Service) UpdateContact(ctx context.Context, actorID string, c Contact) 
 	if err := normalizeContact(&c); err != nil {
 		return nil, err
 	}
-	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		stored, err := s.editableContact(ctx, tx, u, c.ID, ActionEdit)
 		if err != nil {
 			return nil, err
@@ -104,7 +107,7 @@ func (s *Service) DeleteContact(ctx context.Context, actorID string, id int64) (
 		return "", Errorf(EINVALID, "contact id %d is not positive", id)
 	}
 	ref := ContactRef(id)
-	return s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	return s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		if _, err := s.editableContact(ctx, tx, u, id, ActionDelete); err != nil {
 			return nil, err
 		}

@@ -83,7 +83,7 @@ func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPriva
 	if err != nil {
 		return nil, err
 	}
-	list, err := ParseGUIDList("managerList", managerList)
+	list, err := s.parseList("managerList", managerList)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,10 @@ func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPriva
 	}
 
 	var res *ContactsResult
-	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
+		if err := s.knownUsers("managerList", list); err != nil {
+			return nil, err
+		}
 		candidates, err := find(ctx, tx)
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, err

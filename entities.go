@@ -15,7 +15,19 @@ type User struct {
 	Title       string
 	AvatarSmall string
 	ProfileURL  string
+	// Status says whether the user may act: only active users may. A
+	// removed user keeps its row (records still name it) with UserUnknown.
+	Status UserStatus
 }
+
+// UserStatus is whether a user is a known user of the store, and active.
+type UserStatus string
+
+const (
+	UserUnknown  UserStatus = ""         // never added, or removed
+	UserActive   UserStatus = "active"   // may act
+	UserInactive UserStatus = "inactive" // known (may stay on lists), may not act
+)
 
 // Stage is an opportunity stage (a step of the sales pipeline).
 type Stage struct {

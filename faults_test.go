@@ -72,7 +72,9 @@ func memoryState(t *testing.T, s *crmaccess.Service) serviceState {
 		}
 	}
 	cs, err := s.Contacts(ctx, admin, []int64{1, 2, 3, 4, 5, 6})
-	if err != nil {
+	if code := crmaccess.ErrorCode(err); code == crmaccess.EUNAUTHORIZED {
+		st.Access["contacts"] = code // an empty store: admin is no user yet
+	} else if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cs {

@@ -463,7 +463,7 @@ func lineColumn(data []byte, off int64) string {
 func (f *Fixture) records() (users []User, stages []Stage, contacts []Contact, opps []Opportunity) {
 	for _, u := range f.Users {
 		users = append(users, User{ID: u.ID, DisplayName: u.DisplayName, Title: u.Title,
-			AvatarSmall: u.AvatarSmall, ProfileURL: u.ProfileURL})
+			AvatarSmall: u.AvatarSmall, ProfileURL: u.ProfileURL, Status: UserActive})
 	}
 	for _, s := range f.Stages {
 		stages = append(stages, Stage(s))

@@ -141,7 +141,7 @@ func (s *Service) applyLocked(e *LogEntry) error {
 		c := &e.Changes[i]
 		switch {
 		case c.Entity == (Ref{}):
-			if !seenUsers[c.User] && s.auth.IsAdmin(c.User) != c.Before.Admin {
+			if !seenUsers[c.User] && (s.auth.IsAdmin(c.User) != c.Before.Admin || s.auth.UserStatus(c.User) != c.Before.Status) {
 				return errDiverged
 			}
 			seenUsers[c.User] = true
@@ -217,10 +217,14 @@ func stateRules(auth Authorizer, c *Change, st AccessState) []Rule {
 	case KindContact:
 		return auth.ContactRules(&Contact{ID: c.Entity.ID, ShareType: st.ShareType, ManagerList: st.List})
 	}
+	var rules []Rule
 	if st.Admin {
-		return []Rule{auth.AdminRule(c.User)}
+		rules = append(rules, auth.AdminRule(c.User))
 	}
-	return nil
+	if r, ok := auth.StatusRule(c.User, st.Status); ok {
+		rules = append(rules, r)
+	}
+	return rules
 }
 
 // ruleDiff returns the rules the changes remove and add, in net: changes of

@@ -18,14 +18,13 @@ func (s *Service) Import(ctx context.Context, f *Fixture) (Token, error) {
 		return "", err
 	}
 	users, stages, contacts, opps := f.records()
-	return s.update(ctx, func(context.Context, Reader) (*Batch, error) {
+	return s.update(ctx, "", func(context.Context, Reader) (*Batch, error) {
 		b := &Batch{Kind: EntryImport, RequireEmpty: true, Users: users, Stages: stages, Contacts: contacts, Opportunities: opps}
 		now := s.now()
 		b.Changes = make([]Change, 0, len(users)+len(contacts)+len(opps))
 		for _, u := range f.Users {
-			if u.Admin {
-				b.Changes = append(b.Changes, Change{At: now, User: u.ID, After: AccessState{Admin: true}})
-			}
+			b.Changes = append(b.Changes, Change{At: now, User: u.ID, Before: s.userState(u.ID),
+				After: AccessState{Admin: u.Admin, Status: UserActive}})
 		}
 		for i := range contacts {
 			c := &contacts[i]

@@ -230,7 +230,10 @@ func auditRecords(t *testing.T, db *sql.DB, m multiDB) map[crmaccess.Rule]bool {
 	rows.Close()
 
 	for obj, byType := range lines {
-		if !seen[obj] && !(len(byType) == 1 && len(byType["g4"]) == 1 && byType["g4"][0] == "crm:admin") {
+		// A user's lines: its status, and the admin role of an active one.
+		userLines := len(byType["g5"]) == 1 && (byType["g5"][0] == "crm:active" || byType["g5"][0] == "crm:inactive") &&
+			(len(byType) == 1 || len(byType) == 2 && len(byType["g4"]) == 1 && byType["g4"][0] == "crm:admin")
+		if !seen[obj] && !userLines {
 			t.Errorf("rule lines %v name %s, which is neither a record nor an admin", byType, obj)
 		}
 	}
@@ -276,20 +279,23 @@ func auditLog(t *testing.T, db *sql.DB, run *multiRun, head int64, rules map[crm
 	byPos := map[int64][]loggedChange{}
 	rows, err = db.Query(`SELECT log_seq, seq, entity_kind, entity_id, user_id,
 		before_private, before_share, before_list, before_admin, before_creator, before_responsible,
-		after_private, after_share, after_list, after_admin, after_creator, after_responsible
+		after_private, after_share, after_list, after_admin, after_creator, after_responsible,
+		before_status, after_status
 		FROM ` + run.db.table("changes") + ` ORDER BY log_seq, seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var c loggedChange
-		var kind, beforeList, afterList string
+		var kind, beforeList, afterList, beforeStatus, afterStatus string
 		var bs, as int64
 		if err := rows.Scan(&c.pos, &c.seq, &kind, &c.ref.ID, &c.user,
 			&c.before.IsPrivate, &bs, &beforeList, &c.before.Admin, &c.before.Creator, &c.before.Responsible,
-			&c.after.IsPrivate, &as, &afterList, &c.after.Admin, &c.after.Creator, &c.after.Responsible); err != nil {
+			&c.after.IsPrivate, &as, &afterList, &c.after.Admin, &c.after.Creator, &c.after.Responsible,
+			&beforeStatus, &afterStatus); err != nil {
 			t.Fatal(err)
 		}
+		c.before.Status, c.after.Status = crmaccess.UserStatus(beforeStatus), crmaccess.UserStatus(afterStatus)
 		c.before.ShareType, c.after.ShareType = crmaccess.ShareType(bs), crmaccess.ShareType(as)
 		if json.Unmarshal([]byte(beforeList), &c.before.List) != nil || json.Unmarshal([]byte(afterList), &c.after.List) != nil {
 			t.Fatalf("change %d: lists %q, %q are not JSON", c.seq, beforeList, afterList)
@@ -395,10 +401,14 @@ func replayRules(ref crmaccess.Ref, user string, st crmaccess.AccessState) []crm
 	case crmaccess.KindContact:
 		return policy.ContactRules(&crmaccess.Contact{ID: ref.ID, ShareType: st.ShareType, ManagerList: st.List})
 	}
+	var rules []crmaccess.Rule
 	if st.Admin {
-		return []crmaccess.Rule{policy.AdminRule(user)}
+		rules = append(rules, policy.AdminRule(user))
 	}
-	return nil
+	if r, ok := policy.StatusRule(user, st.Status); ok {
+		rules = append(rules, r)
+	}
+	return rules
 }
 
 // stateOf renders a replayed state as the writes' answers are rendered.

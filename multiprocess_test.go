@@ -47,7 +47,7 @@ var (
 		"bbbbbbbb-0000-0000-0000-000000000005",
 		"bbbbbbbb-0000-0000-0000-000000000006", // never an admin
 	}
-	multiOutsider = "bbbbbbbb-0000-0000-0000-000000000099" // not a user of the store
+	multiOutsider = "bbbbbbbb-0000-0000-0000-000000000099" // not a user of the store: 401
 )
 
 const (
@@ -116,6 +116,9 @@ func multiDecisions(ctx context.Context, svc *crmaccess.Service) (map[string]str
 		for _, ref := range multiRefs() {
 			for _, a := range multiActions {
 				d, err := svc.Check(ctx, u, ref, a)
+				if crmaccess.ErrorCode(err) == crmaccess.EUNAUTHORIZED {
+					d, err = crmaccess.Decision{Reason: "unauthorized"}, nil // not a user of the store
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -576,8 +579,12 @@ func (r *multiRun) checker(rng *rand.Rand, deadline time.Time) {
 		q := url.Values{"user": {users[rng.IntN(len(users))]}, "kind": {string(ref.Kind)},
 			"id": {strconv.FormatInt(ref.ID, 10)}, "action": {string(multiActions[rng.IntN(len(multiActions))])}}
 		ans, err := r.send("check", child, c, http.MethodGet, "/test/check?"+q.Encode(), multiUsers[0], tok, nil)
+		outsider := q.Get("user") == multiOutsider
 		switch {
 		case err != nil, ans.status == http.StatusServiceUnavailable:
+		case outsider && ans.status != http.StatusUnauthorized:
+			r.failf("check %v: instance %d answered %d for a user of no store, want 401", q, child, ans.status)
+		case outsider:
 		case ans.status != http.StatusOK:
 			r.failf("check %v: instance %d answered %d: %s", q, child, ans.status, ans.body)
 		case tok != "":

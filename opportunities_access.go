@@ -45,12 +45,15 @@ func (s *Service) setOpportunitiesAccess(ctx context.Context, actorID string, is
 	if err != nil {
 		return nil, err
 	}
-	list, err := ParseGUIDList("accessList", accessList)
+	list, err := s.parseList("accessList", accessList)
 	if err != nil {
 		return nil, err
 	}
 	var res *OpportunitiesResult
-	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
+		if err := s.knownUsers("accessList", list); err != nil {
+			return nil, err
+		}
 		candidates, err := find(ctx, tx)
 		if err != nil {
 			return nil, Internal(err)

@@ -24,7 +24,7 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 	}
 	ref := OpportunityRef(id)
 	var res OpportunityResult
-	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		o, err := s.readableOpportunity(ctx, tx, u, id)
 		if err != nil {
 			return nil, err
@@ -35,8 +35,11 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 			return nil, Errorf(EFORBIDDEN, "only an admin or the creator may change the access of opportunity %d", id)
 		}
 		// Checked after the record, so that a bad list does not reveal it.
-		list, err := ParseGUIDList("accessList", accessList)
+		list, err := s.parseList("accessList", accessList)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.knownUsers("accessList", list); err != nil {
 			return nil, err
 		}
 		before := s.auth.Access(ref)
@@ -76,6 +79,9 @@ func (s *Service) Opportunity(ctx context.Context, actorID string, id int64) (*O
 		return nil, Errorf(EINVALID, "opportunity id %d is not positive", id)
 	}
 	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.activeActor(u); err != nil {
 		return nil, err
 	}
 	tok := s.Token()

@@ -24,7 +24,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, actorID string, o Oppor
 	if o.ID <= 0 {
 		return nil, Errorf(EINVALID, "opportunity id %d is not positive", o.ID)
 	}
-	list, err := ParseGUIDList("accessList", accessList)
+	list, err := s.parseList("accessList", accessList)
 	if err != nil {
 		return nil, err
 	}
@@ -39,13 +39,16 @@ func (s *Service) CreateOpportunity(ctx context.Context, actorID string, o Oppor
 		return nil, err
 	}
 	ref := OpportunityRef(o.ID)
-	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		if found, err := tx.Opportunities(ctx, []int64{o.ID}); err != nil {
 			return nil, Internal(err)
 		} else if len(found) > 0 {
 			return nil, Errorf(ECONFLICT, "opportunity %d already exists", o.ID)
 		}
 		if err := s.checkOpportunityReferences(ctx, tx, &o); err != nil {
+			return nil, err
+		}
+		if err := s.knownUsers("accessList", list); err != nil {
 			return nil, err
 		}
 		before := s.auth.Access(ref)
@@ -82,7 +85,7 @@ func (s *Service) UpdateOpportunity(ctx context.Context, actorID string, o Oppor
 	}
 	ref := OpportunityRef(o.ID)
 	var stored *Opportunity
-	tok, err := s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		var err error
 		if stored, err = s.editableOpportunity(ctx, tx, u, o.ID, ActionEdit); err != nil {
 			return nil, err
@@ -122,7 +125,7 @@ func (s *Service) DeleteOpportunity(ctx context.Context, actorID string, id int6
 		return "", Errorf(EINVALID, "opportunity id %d is not positive", id)
 	}
 	ref := OpportunityRef(id)
-	return s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	return s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		if _, err := s.editableOpportunity(ctx, tx, u, id, ActionDelete); err != nil {
 			return nil, err
 		}
@@ -146,9 +149,12 @@ func (s *Service) editableOpportunity(ctx context.Context, tx Reader, u string, 
 	return o, nil
 }
 
-// checkOpportunityReferences refuses a stage, main contact or member that
-// does not exist.
+// checkOpportunityReferences refuses a responsible user who is not known,
+// and a stage, main contact or member that does not exist.
 func (s *Service) checkOpportunityReferences(ctx context.Context, tx Reader, o *Opportunity) error {
+	if err := s.knownUsers("responsibleid", []string{o.Responsible}); err != nil {
+		return err
+	}
 	if o.StageID != 0 {
 		if found, err := tx.Stages(ctx, []int64{o.StageID}); err != nil {
 			return Internal(err)

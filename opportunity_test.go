@@ -67,9 +67,11 @@ func TestSetOpportunityAccessParsesGUIDsAndAddsTheActor(t *testing.T) {
 	if d := mustCheck(t, p.Service, carol, crmaccess.OpportunityRef(1), edit); d.Reason != crmaccess.ReasonInAccessList {
 		t.Errorf("carol: %+v", d)
 	}
-	if d := mustCheck(t, p.Service, "aaaaaaaa-0000-0000-0000-000000000009", crmaccess.OpportunityRef(1), read); d.Allowed {
-		t.Errorf("an outsider still reads it: %+v", d)
+	if d := mustCheck(t, p.Service, bob, crmaccess.OpportunityRef(1), read); d.Reason != crmaccess.ReasonResponsible {
+		t.Errorf("bob, responsible, off the list: %+v", d)
 	}
+	_, err = p.Check(t.Context(), "aaaaaaaa-0000-0000-0000-000000000009", crmaccess.OpportunityRef(1), read)
+	wantCode(t, err, crmaccess.EUNAUTHORIZED) // no user of the store
 	// An admin who sets a list is added to it too.
 	res, err = p.SetOpportunityAccess(t.Context(), admin, 1, true, []string{dave})
 	if err != nil {

@@ -38,6 +38,9 @@ func (s *Service) Contacts(ctx context.Context, actorID string, ids []int64) ([]
 	if err := s.fresh(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.activeActor(u); err != nil {
+		return nil, err
+	}
 	contacts, err := s.store.Contacts(ctx, ids)
 	if err != nil {
 		return nil, Internal(err)

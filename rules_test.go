@@ -129,7 +129,11 @@ func TestAdminRoleGrantAndRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changes) != 2 || !changes[0].After.Admin || changes[0].Before.Admin || changes[1].After.Admin || changes[0].Actor != admin {
+	if len(changes) != 3 || changes[0].Actor != "" || changes[0].After.Status != crmaccess.UserActive {
+		t.Fatalf("admin changes = %+v, want the import's then grant then revoke by admin", changes)
+	}
+	changes = changes[1:]
+	if !changes[0].After.Admin || changes[0].Before.Admin || changes[1].After.Admin || changes[0].Actor != admin {
 		t.Fatalf("admin changes = %+v, want grant then revoke by admin", changes)
 	}
 	_, err = p.GrantAdmin(ctx, admin, "bob")

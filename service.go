@@ -24,9 +24,10 @@ import (
 // each follows the log in the background (Options.PollInterval, and a
 // wake-up where the store is a Notifier). Close stops following.
 type Service struct {
-	store Store
-	auth  Authorizer
-	now   func() time.Time
+	store   Store
+	auth    Authorizer
+	now     func() time.Time
+	maxList int
 
 	// writeMu lets one write of this instance at a time wait for the
 	// store's writer lock.
@@ -65,7 +66,13 @@ type Options struct {
 	// the store is a Notifier. Negative: do not follow in the background
 	// (writes and fresh reads still catch up).
 	PollInterval time.Duration
+	// MaxListLength caps an access or manager list; 0 is
+	// DefaultMaxListLength.
+	MaxListLength int
 }
+
+// DefaultMaxListLength is the longest access or manager list accepted.
+const DefaultMaxListLength = 1000
 
 // cancelCheckEvery is how many contacts a long loop handles between two
 // looks at its context.
@@ -79,7 +86,7 @@ const loadChunk = 10_000
 // It fails with EINVALID when the store holds a rule auth does not know, or
 // EINTERNAL.
 func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options) (*Service, error) {
-	s := &Service{store: store, auth: auth, now: time.Now, advanced: make(chan struct{})}
+	s := &Service{store: store, auth: auth, now: time.Now, maxList: DefaultMaxListLength, advanced: make(chan struct{})}
 	poll := DefaultPollInterval
 	notifier, notifies := store.(Notifier)
 	if notifies {
@@ -91,6 +98,9 @@ func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options
 		}
 		if opts.PollInterval != 0 {
 			poll = opts.PollInterval
+		}
+		if opts.MaxListLength > 0 {
+			s.maxList = opts.MaxListLength
 		}
 	}
 	if err := s.reload(ctx); err != nil {
@@ -136,20 +146,27 @@ const maxWriteAttempts = 8
 // way every instance applies them from the log. The write is tried again,
 // from a fresh state, while the store reports EUNAVAILABLE (a busy
 // database, a lost commit) and ctx allows.
-func (s *Service) update(ctx context.Context, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
+func (s *Service) update(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	backoff := time.Millisecond
 	reloaded := false
 	for attempt := 1; ; attempt++ {
 		var written *Batch
+		var refused error
 		pos, err := s.store.Update(ctx, func(ctx context.Context, tx Reader, head int64) (*Batch, error) {
-			written = nil
+			written, refused = nil, nil
 			if err := s.catchUpTo(ctx, tx, head); err != nil {
 				return nil, err
 			}
+			if actor != "" {
+				if refused = s.activeActor(actor); refused != nil {
+					return nil, refused
+				}
+			}
 			b, err := build(ctx, tx)
 			if err != nil || b == nil {
+				refused = err
 				return nil, err
 			}
 			b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
@@ -161,6 +178,11 @@ func (s *Service) update(ctx context.Context, build func(ctx context.Context, tx
 				s.applyOwn(&LogEntry{Position: pos, Kind: written.Kind, Changes: written.Changes})
 			}
 			return positionToken(pos), nil
+		}
+		if refused != nil && err == refused {
+			// The write decided not to happen (a refusal, not a failure):
+			// nothing was written and memory is as fresh as it was.
+			return "", err
 		}
 		// The commit may have happened, or memory may have been caught up
 		// only partly: catch up before the next decision.

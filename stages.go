@@ -54,7 +54,7 @@ func (s *Service) writeStage(ctx context.Context, actorID string, id int64, st *
 			return "", Errorf(EINVALID, "successProbability: %d is not from 0 to 100", st.SuccessProbability)
 		}
 	}
-	return s.update(ctx, func(ctx context.Context, tx Reader) (*Batch, error) {
+	return s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		if !s.auth.IsAdmin(u) {
 			return nil, Errorf(EFORBIDDEN, "only an admin may change the stages")
 		}

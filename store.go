@@ -33,6 +33,9 @@ type Reader interface {
 	FindOpportunities(ctx context.Context, f *OpportunityFilter) ([]Opportunity, error)
 	// Stages returns the stages of ids that exist, in ascending id order.
 	Stages(ctx context.Context, ids []int64) ([]Stage, error)
+	// Users returns the users of ids that exist (removed ones included), in
+	// ascending id order.
+	Users(ctx context.Context, ids []string) ([]User, error)
 	// StageInUse reports whether an opportunity is at stage id.
 	StageInUse(ctx context.Context, id int64) (bool, error)
 	// Log calls fn with every log entry after position after, in position
@@ -48,8 +51,6 @@ type Reader interface {
 // storage/storagetest holds the conformance suite every Store must pass.
 type Store interface {
 	Reader
-	// Users returns the users of ids that exist, in ascending id order.
-	Users(ctx context.Context, ids []string) ([]User, error)
 	// Changes returns the change records of one record (or, with a zero Ref
 	// and a user id, of one user's admin role), oldest first.
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
@@ -97,6 +98,8 @@ type Batch struct {
 
 	// Records inserted as they are (lists are rules, not columns).
 	Users         []User
+	// Users replaced whole (name, title, avatar, profile, status).
+	UpdateUsers []User
 	Stages        []Stage
 	Contacts      []Contact
 	Opportunities []Opportunity
@@ -162,6 +165,8 @@ type LogEntry struct {
 	Changes  []Change
 }
 
+// A user's change records carry the user's whole state: Admin and Status.
+
 // Change is one recorded change of access: who, when, what, before and
 // after. It is the audit trail and what every instance follows.
 type Change struct {
@@ -186,6 +191,7 @@ type AccessState struct {
 	Creator     string // an opportunity's creator
 	Responsible string // an opportunity's responsible user
 	Admin       bool
+	Status      UserStatus // a user's status
 }
 
 // ChangeQuery selects the change records of one record (Entity) or of one

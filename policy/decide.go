@@ -6,7 +6,8 @@ import "github.com/crmaccess/crmaccess"
 
 // Decide answers whether user may do action on the record, and names the
 // first line that grants it, in the order admin, public, list, creator,
-// responsible. It is the model's matcher (model.conf) run natively.
+// responsible. Only an active user (a g5 crm:active line) may do anything.
+// It is the model's matcher (model.conf) run natively.
 func (g *Engine) Decide(user string, ref crmaccess.Ref, action crmaccess.Action) (crmaccess.Decision, error) {
 	if !ref.Valid() || !action.Valid() {
 		return crmaccess.Decision{}, crmaccess.Errorf(crmaccess.EINVALID, "cannot check %q on %v", action, ref)
@@ -16,7 +17,10 @@ func (g *Engine) Decide(user string, ref crmaccess.Ref, action crmaccess.Action)
 		return crmaccess.Decision{}, crmaccess.Errorf(crmaccess.EINVALID, "user %q is not a canonical GUID", user)
 	}
 	x := g.x.Load()
-	uid := x.lookup(user) // 0 when the user is on no line: only markers can match
+	uid := x.lookup(user) // 0 when the user is on no line
+	if !x.isActive(uid) {
+		return crmaccess.Decision{Reason: crmaccess.ReasonDenied}, nil
+	}
 	if x.isAdmin(uid) {
 		return crmaccess.Decision{Allowed: true, Reason: crmaccess.ReasonAdmin}, nil
 	}

@@ -64,14 +64,16 @@ type index struct {
 	// looked an id up before its release finds no line with it. Writers only.
 	refs []uint32
 
-	// admins is replaced, never changed, so checks read it without a lock;
-	// writers build the next set under lockAll.
-	admins atomic.Pointer[map[uint32]bool]
+	// roles holds each user's role bits (admin.go); it is replaced, never
+	// changed, so checks read it without a lock. nextRoles is a write's
+	// copy, under lockAll.
+	roles     atomic.Pointer[map[uint32]uint8]
+	nextRoles map[uint32]uint8
 }
 
 func newIndex() *index {
 	x := &index{}
-	x.admins.Store(&map[uint32]bool{})
+	x.roles.Store(&map[uint32]uint8{})
 	for i := range x.shards {
 		x.shards[i].sparse = map[recordKey]record{}
 		x.shards[i].overflow = map[recordKey][]link{}
@@ -100,11 +102,12 @@ func (x *index) unlockAll() {
 	}
 }
 
-// entry is a parsed rule.
+// entry is a parsed rule: a role of a user (role != 0, the user in link),
+// or a link of a record.
 type entry struct {
-	admin bool
-	key   recordKey
-	link  link
+	role uint8
+	key  recordKey
+	link link
 }
 
 // parse checks a rule against the model and converts it.
@@ -112,8 +115,13 @@ func (x *index) parse(r crmaccess.Rule) (entry, error) {
 	if err := checkRule(r); err != nil {
 		return entry{}, err
 	}
-	if r.PType == typeAdmin {
-		return entry{admin: true, link: link{user: x.intern(r.V0)}}, nil
+	switch {
+	case r.PType == typeAdmin:
+		return entry{role: roleBitAdmin, link: link{user: x.intern(r.V0)}}, nil
+	case r.PType == typeStatus && r.V1 == statusActive:
+		return entry{role: roleBitActive, link: link{user: x.intern(r.V0)}}, nil
+	case r.PType == typeStatus:
+		return entry{role: roleBitInactive, link: link{user: x.intern(r.V0)}}, nil
 	}
 	ref, _ := parseObject(r.V0)
 	e := entry{key: keyOf(ref), link: link{user: x.intern(r.V1)}}
@@ -141,8 +149,8 @@ func cmpLink(a, b link) int {
 
 // add and remove change one line; the caller holds lockAll.
 func (x *index) add(e entry) {
-	if e.admin {
-		if x.setAdmin(e.link.user, true) {
+	if e.role != 0 {
+		if x.setRole(e.link.user, e.role, true) {
 			x.refs[e.link.user]++
 		}
 		return
@@ -169,8 +177,8 @@ func (x *index) add(e entry) {
 }
 
 func (x *index) remove(e entry) {
-	if e.admin {
-		if x.setAdmin(e.link.user, false) {
+	if e.role != 0 {
+		if x.setRole(e.link.user, e.role, false) {
 			x.refs[e.link.user]--
 		}
 		return
@@ -218,4 +226,40 @@ func (x *index) match(k recordKey, uid uint32) matched {
 	}
 	s.mu.RUnlock()
 	return m
+}
+
+// listedOn returns the records whose list holds user uid, in no order.
+func (x *index) listedOn(uid uint32) []crmaccess.Ref {
+	var out []crmaccess.Ref
+	want := link{typ: linkList, user: uid}
+	for si := range x.shards {
+		s := &x.shards[si]
+		s.mu.RLock()
+		for kind := range s.dense {
+			for i := range s.dense[kind] {
+				r := &s.dense[kind][i]
+				if r.n == 0 {
+					continue
+				}
+				k := recordKey{kind: uint8(kind), id: int64(i)*shardCount + int64(si)}
+				if _, found := slices.BinarySearchFunc(s.links(k, r), want, cmpLink); found {
+					out = append(out, k.ref())
+				}
+			}
+		}
+		for k, r := range s.sparse {
+			if _, found := slices.BinarySearchFunc(s.links(k, &r), want, cmpLink); found {
+				out = append(out, k.ref())
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return out
+}
+
+func (k recordKey) ref() crmaccess.Ref {
+	if k.kind == 1 {
+		return crmaccess.ContactRef(k.id)
+	}
+	return crmaccess.OpportunityRef(k.id)
 }

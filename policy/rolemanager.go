@@ -39,10 +39,20 @@ func (rm *roleManager) HasLink(name1, name2 string, _ ...string) (bool, error) {
 }
 
 func (rm *roleManager) roles(name string) []string {
-	if rm.ptype == typeAdmin {
+	switch rm.ptype {
+	case typeAdmin:
 		x := rm.eng.x.Load()
 		if x.isAdmin(x.lookup(name)) {
 			return []string{roleAdmin}
+		}
+		return nil
+	case typeStatus:
+		x := rm.eng.x.Load()
+		switch uid := x.lookup(name); {
+		case x.hasRole(uid, roleBitActive):
+			return []string{statusActive}
+		case x.hasRole(uid, roleBitInactive):
+			return []string{statusInactive}
 		}
 		return nil
 	}
@@ -72,8 +82,10 @@ func (rm *roleManager) GetUsers(name string, _ ...string) ([]string, error) {
 	}
 	x := rm.eng.x.Load()
 	var out []string
-	for u := range *x.admins.Load() {
-		out = append(out, x.name(u))
+	for u, r := range *x.roles.Load() {
+		if r&roleBitAdmin != 0 {
+			out = append(out, x.name(u))
+		}
 	}
 	slices.Sort(out)
 	return out, nil

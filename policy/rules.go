@@ -20,13 +20,16 @@ const (
 	typeCreator     = "g2" // opportunity → creator
 	typeResponsible = "g3" // opportunity → responsible user
 	typeAdmin       = "g4" // user → crm:admin
+	typeStatus      = "g5" // user → crm:active or crm:inactive
 
 	subjectPublic     = "crm:public"
 	subjectPublicRead = "crm:public-read"
 	roleAdmin         = "crm:admin"
+	statusActive      = "crm:active"
+	statusInactive    = "crm:inactive"
 )
 
-var ruleTypes = []string{typeList, typeCreator, typeResponsible, typeAdmin}
+var ruleTypes = []string{typeList, typeCreator, typeResponsible, typeAdmin, typeStatus}
 
 // Object returns the policy name of a record: "opportunity:7", "contact:3".
 func Object(ref crmaccess.Ref) string {
@@ -92,6 +95,18 @@ func AdminRule(user string) crmaccess.Rule {
 	return crmaccess.Rule{PType: typeAdmin, V0: user, V1: roleAdmin}
 }
 
+// StatusRule is the rule that makes user a known user of the store, active
+// or not; a user with no status rule is unknown (never added, or removed).
+func StatusRule(user string, status crmaccess.UserStatus) (crmaccess.Rule, bool) {
+	switch status {
+	case crmaccess.UserActive:
+		return crmaccess.Rule{PType: typeStatus, V0: user, V1: statusActive}, true
+	case crmaccess.UserInactive:
+		return crmaccess.Rule{PType: typeStatus, V0: user, V1: statusInactive}, true
+	}
+	return crmaccess.Rule{}, false
+}
+
 // checkRule reports whether r is a rule of this model.
 func checkRule(r crmaccess.Rule) error {
 	bad := func() error {
@@ -102,6 +117,12 @@ func checkRule(r crmaccess.Rule) error {
 	}
 	if r.PType == typeAdmin {
 		if r.V1 != roleAdmin {
+			return bad()
+		}
+		return nil
+	}
+	if r.PType == typeStatus {
+		if r.V1 != statusActive && r.V1 != statusInactive {
 			return bad()
 		}
 		return nil

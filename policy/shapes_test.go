@@ -70,7 +70,15 @@ func specAllows(u string, admin bool, o *crmaccess.Opportunity, c *crmaccess.Con
 // Casbin enforcer with Model() and the same rules all give SPEC §2's answer.
 func TestEveryPathDecidesAsTheSpec(t *testing.T) {
 	opps, contacts := shapesPortal()
-	rules := rulesOf(opps, contacts, user(0))
+	// user(testUsers) is unknown; user(testUsers+1) known but inactive,
+	// and on every list: neither may do anything.
+	unknown, inactive := user(testUsers), user(testUsers+1)
+	for i := range opps {
+		opps[i].AccessList = append(slices.Clone(opps[i].AccessList), unknown, inactive)
+	}
+	rules := rulesOf(opps, contacts, user(0), inactive)
+	inactiveRule, _ := policy.StatusRule(inactive, crmaccess.UserInactive)
+	rules = append(rules, inactiveRule)
 	eng := newEngine(t)
 	if err := eng.Load(rules); err != nil {
 		t.Fatal(err)
@@ -119,6 +127,19 @@ func TestEveryPathDecidesAsTheSpec(t *testing.T) {
 					t.Errorf("%s: stock Casbin %v %v, spec %v", what, got, err, want)
 				}
 				allowed[fmt.Sprint(rec.ref.Kind, " ", a, " ", want)]++
+			}
+		}
+	}
+	for _, u := range []string{unknown, inactive} {
+		for _, rec := range records {
+			for _, a := range allActions {
+				d, err := eng.Decide(u, rec.ref, a)
+				enforced, err2 := eng.Enforce(u, policy.Object(rec.ref), string(a))
+				stocked, err3 := stock.Enforce(u, policy.Object(rec.ref), string(a))
+				if d.Allowed || enforced || stocked || err != nil || err2 != nil || err3 != nil {
+					t.Errorf("%s, not an active user, %s %v: Decide %+v, Enforce %v, stock %v (%v %v %v)",
+						u, a, rec.ref, d, enforced, stocked, err, err2, err3)
+				}
 			}
 		}
 	}

@@ -20,7 +20,7 @@ func (s *Store) Commit(ctx context.Context, b *crmaccess.Batch) error {
 }
 
 func emptyBatch(b *crmaccess.Batch) bool {
-	return !b.RequireEmpty && len(b.Users) == 0 && len(b.Stages) == 0 && len(b.Contacts) == 0 &&
+	return !b.RequireEmpty && len(b.Users) == 0 && len(b.UpdateUsers) == 0 && len(b.Stages) == 0 && len(b.Contacts) == 0 &&
 		len(b.Opportunities) == 0 && len(b.OpportunityPrivacy) == 0 && len(b.ContactShares) == 0 &&
 		len(b.UpdateContacts) == 0 && len(b.UpdateOpportunities) == 0 && len(b.UpdateStages) == 0 &&
 		len(b.DeleteOpportunities) == 0 && len(b.DeleteContacts) == 0 && len(b.DeleteStages) == 0 &&
@@ -36,6 +36,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos i
 		s.insertStages,
 		s.insertContacts,
 		s.insertOpportunities,
+		s.updateUsers,
 		s.updateContacts,
 		s.updateOpportunities,
 		s.updateStages,
@@ -92,11 +93,11 @@ func (s *Store) requireEmpty(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch
 }
 
 func (s *Store) insertUsers(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
-	m := multiRow{head: `INSERT INTO ` + s.t.users + ` (id, display_name, title, avatar_small, profile_url) VALUES `,
-		row: "(?, ?, ?, ?, ?)", rowVars: 5}
+	m := multiRow{head: `INSERT INTO ` + s.t.users + ` (id, display_name, title, avatar_small, profile_url, status) VALUES `,
+		row: "(?, ?, ?, ?, ?, ?)", rowVars: 6}
 	return s.execChunks(ctx, tx, m, nil, len(b.Users), func(args []any, i int) []any {
 		u := &b.Users[i]
-		return append(args, u.ID, u.DisplayName, u.Title, u.AvatarSmall, u.ProfileURL)
+		return append(args, u.ID, u.DisplayName, u.Title, u.AvatarSmall, u.ProfileURL, string(u.Status))
 	}, nil)
 }
 
@@ -296,8 +297,9 @@ func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, p
 	}
 	m := multiRow{head: `INSERT INTO ` + s.t.changes + ` (log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
 		before_private, before_share, before_list, before_admin, before_creator, before_responsible,
-		after_private, after_share, after_list, after_admin, after_creator, after_responsible) VALUES `,
-		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 19}
+		after_private, after_share, after_list, after_admin, after_creator, after_responsible,
+		before_status, after_status) VALUES `,
+		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 21}
 	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
 		c := &b.Changes[i]
 		sec, nsec := unixParts(c.At)
@@ -305,6 +307,6 @@ func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, p
 			c.Before.IsPrivate, int64(c.Before.ShareType), encodeList(c.Before.List), c.Before.Admin,
 			c.Before.Creator, c.Before.Responsible,
 			c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin,
-			c.After.Creator, c.After.Responsible)
+			c.After.Creator, c.After.Responsible, string(c.Before.Status), string(c.After.Status))
 	}, nil)
 }

@@ -12,6 +12,25 @@ import (
 // Statements that name one record run once per record (a host edits a few
 // records at a time); those over many ids run in chunks.
 
+// updateUsers replaces existing users' fields and status; one that does
+// not exist is ECONFLICT.
+func (s *Store) updateUsers(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	for i := range b.UpdateUsers {
+		u := &b.UpdateUsers[i]
+		res, err := tx.ExecContext(ctx, s.d.bind(`UPDATE `+s.t.users+` SET display_name = ?, title = ?, avatar_small = ?,
+			profile_url = ?, status = ? WHERE id = ?`), u.DisplayName, u.Title, u.AvatarSmall, u.ProfileURL, string(u.Status), u.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "user %s does not exist", u.ID)
+		}
+	}
+	return nil
+}
+
 // updateContacts replaces the fields and tags of existing contacts; a
 // contact that does not exist is ECONFLICT.
 func (s *Store) updateContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {

@@ -337,16 +337,24 @@ func (r reader) loadTags(ctx context.Context, contacts []crmaccess.Contact) erro
 	})
 }
 
+// Users returns the users of ids that exist; see reader.Users.
+func (s *Store) Users(ctx context.Context, ids []string) ([]crmaccess.User, error) {
+	return reader{s, s.db}.Users(ctx, ids)
+}
+
 // Users returns the users of ids that exist, each once, in ascending id
 // order. Errors are EINTERNAL.
-func (s *Store) Users(ctx context.Context, ids []string) ([]crmaccess.User, error) {
+func (r reader) Users(ctx context.Context, ids []string) ([]crmaccess.User, error) {
+	s := r.s
 	args := distinctArgs(ids)
 	var out []crmaccess.User
-	m := multiRow{head: `SELECT id, display_name, title, avatar_small, profile_url FROM ` + s.t.users + ` WHERE id IN (`,
+	m := multiRow{head: `SELECT id, display_name, title, avatar_small, profile_url, status FROM ` + s.t.users + ` WHERE id IN (`,
 		row: "?", tail: ")", rowVars: 1}
-	err := s.queryChunks(ctx, s.db, m, nil, args, func(r *sql.Rows) error {
+	err := s.queryChunks(ctx, r.q, m, nil, args, func(r *sql.Rows) error {
 		var u crmaccess.User
-		err := r.Scan(&u.ID, &u.DisplayName, &u.Title, &u.AvatarSmall, &u.ProfileURL)
+		var status string
+		err := r.Scan(&u.ID, &u.DisplayName, &u.Title, &u.AvatarSmall, &u.ProfileURL, &status)
+		u.Status = crmaccess.UserStatus(status)
 		out = append(out, u)
 		return err
 	})
@@ -460,17 +468,20 @@ func (s *Store) Changes(ctx context.Context, q crmaccess.ChangeQuery) ([]crmacce
 // changeColumns are the columns scanChange reads.
 const changeColumns = `seq, log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
 	before_private, before_share, before_list, before_admin, before_creator, before_responsible,
-	after_private, after_share, after_list, after_admin, after_creator, after_responsible`
+	after_private, after_share, after_list, after_admin, after_creator, after_responsible,
+	before_status, after_status`
 
 func scanChange(r *sql.Rows) (crmaccess.Change, error) {
 	var c crmaccess.Change
 	var sec, nsec, beforeShare, afterShare int64
-	var kind, beforeList, afterList string
+	var kind, beforeList, afterList, beforeStatus, afterStatus string
 	if err := r.Scan(&c.Seq, &c.Position, &sec, &nsec, &c.Actor, &kind, &c.Entity.ID, &c.User,
 		&c.Before.IsPrivate, &beforeShare, &beforeList, &c.Before.Admin, &c.Before.Creator, &c.Before.Responsible,
-		&c.After.IsPrivate, &afterShare, &afterList, &c.After.Admin, &c.After.Creator, &c.After.Responsible); err != nil {
+		&c.After.IsPrivate, &afterShare, &afterList, &c.After.Admin, &c.After.Creator, &c.After.Responsible,
+		&beforeStatus, &afterStatus); err != nil {
 		return c, err
 	}
+	c.Before.Status, c.After.Status = crmaccess.UserStatus(beforeStatus), crmaccess.UserStatus(afterStatus)
 	c.At = fromUnix(sec, nsec)
 	c.Entity.Kind = crmaccess.Kind(kind)
 	c.Before.ShareType = crmaccess.ShareType(beforeShare)

@@ -56,6 +56,7 @@ var migrations = []migration{
 	{version: 1, name: "records and changes", sql: schemaV1},
 	{version: 2, name: "the change log", sql: schemaV2},
 	{version: 3, name: "opportunity tags", sql: schemaV3},
+	{version: 4, name: "user status", sql: schemaV4},
 }
 
 // schemaV1 creates the record tables and the change table. Lists
@@ -194,6 +195,20 @@ func schemaV3(t tables, _ dialect, p string) []string {
 	}
 }
 
+// schemaV4 gives users a status: only active users may act, and list
+// entries must be known users. A user's status is also a rule (g5, user,
+// crm:active or crm:inactive) so that the policy alone decides; the users
+// of a store written before are active.
+func schemaV4(t tables, _ dialect, _ string) []string {
+	return []string{
+		`ALTER TABLE ` + t.users + ` ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'active'`,
+		`ALTER TABLE ` + t.changes + ` ADD COLUMN before_status VARCHAR(16) NOT NULL DEFAULT ''`,
+		`ALTER TABLE ` + t.changes + ` ADD COLUMN after_status VARCHAR(16) NOT NULL DEFAULT ''`,
+		`INSERT INTO ` + t.rules + ` (ptype, v0, v1, v2, v3, v4, v5)
+			SELECT 'g5', id, 'crm:active', '', '', '', '' FROM ` + t.users,
+	}
+}
+
 // migrate brings the schema up to date in one transaction: the versions not
 // yet recorded in the migrations table run in order, then the rule table is
 // created by gorm-adapter itself (AutoMigrate and its unique index), exactly
@@ -233,6 +248,11 @@ func (s *Store) migrate(ctx context.Context, prefix string) error {
 				"storage: the database has schema version %d, newer than this library's %d",
 				applied[n-1], migrations[len(migrations)-1].version)
 		}
+		// The rule table's name is not prefixed: it is the adapter's own,
+		// created first, since migrations may write rules.
+		if _, err := gormadapter.NewAdapterByDBUseTableName(tx, "", s.t.rules); err != nil {
+			return fmt.Errorf("rule table %s: %w", s.t.rules, err)
+		}
 		for _, m := range migrations {
 			if done[m.version] {
 				continue
@@ -246,10 +266,6 @@ func (s *Store) migrate(ctx context.Context, prefix string) error {
 				m.version, m.name, time.Now().Unix()).Error; err != nil {
 				return err
 			}
-		}
-		// The rule table's name is not prefixed: it is the adapter's own.
-		if _, err := gormadapter.NewAdapterByDBUseTableName(tx, "", s.t.rules); err != nil {
-			return fmt.Errorf("rule table %s: %w", s.t.rules, err)
 		}
 		return nil
 	})
