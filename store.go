@@ -97,9 +97,9 @@ type Batch struct {
 	RequireEmpty bool
 
 	// Records inserted as they are (lists are rules, not columns).
-	Users         []User
+	Users []User
 	// Users replaced whole (name, title, avatar, profile, status).
-	UpdateUsers []User
+	UpdateUsers   []User
 	Stages        []Stage
 	Contacts      []Contact
 	Opportunities []Opportunity
