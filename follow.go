@@ -24,7 +24,7 @@ func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan st
 		case <-t.C:
 		case <-wake:
 		}
-		_ = s.catchUp(ctx, s.store) // a failure marks memory stale
+		_ = s.catchUp(ctx, s.base) // a failure marks memory stale
 
 	}
 }
@@ -44,7 +44,7 @@ func (s *Service) fresh(ctx context.Context) error {
 		return nil
 	}
 	for {
-		if err := s.catchUp(ctx, s.store); err != nil {
+		if err := s.catchUp(ctx, s.base); err != nil {
 			if ctx.Err() != nil {
 				return Errorf(EUNAVAILABLE, "the requested state was not reached in time")
 			}
@@ -181,7 +181,7 @@ func (s *Service) reloadLocked(ctx context.Context) error {
 	err := s.auth.Replace(func(add func([]Rule) error) error {
 		chunk := make([]Rule, 0, loadChunk)
 		var err error
-		pos, err = s.store.Snapshot(ctx, func(r Rule) error {
+		pos, err = s.base.Snapshot(ctx, func(r Rule) error {
 			chunk = append(chunk, r)
 			if len(chunk) == loadChunk {
 				if err := add(chunk); err != nil {

@@ -23,8 +23,28 @@ import (
 // Any number of Services may share one database, in one process or many;
 // each follows the log in the background (Options.PollInterval, and a
 // wake-up where the store is a Notifier). Close stops following.
+//
+// InTransaction returns a view of the Service whose one write joins a
+// transaction of the host's.
 type Service struct {
-	store   Store
+	*instance
+	// store is where this view reads records and writes: the instance's
+	// store, or a host's transaction (InTransaction).
+	store Store
+	// hostTx is set on a view whose write joins a host's transaction:
+	// memory follows that write from the log once the host commits it.
+	hostTx *hostTransaction
+}
+
+// hostTransaction is the state of a view over a host's transaction.
+type hostTransaction struct {
+	used atomic.Bool // it made its one write
+}
+
+// instance is what the views of one Service share: memory and how it
+// follows the log.
+type instance struct {
+	base    Store // the store memory follows, never a host's transaction
 	auth    Authorizer
 	now     func() time.Time
 	maxList int
@@ -86,7 +106,8 @@ const loadChunk = 10_000
 // It fails with EINVALID when the store holds a rule auth does not know, or
 // EINTERNAL.
 func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options) (*Service, error) {
-	s := &Service{store: store, auth: auth, now: time.Now, maxList: DefaultMaxListLength, advanced: make(chan struct{})}
+	s := &Service{store: store, instance: &instance{base: store, auth: auth, now: time.Now,
+		maxList: DefaultMaxListLength, advanced: make(chan struct{})}}
 	poll := DefaultPollInterval
 	notifier, notifies := store.(Notifier)
 	if notifies {
@@ -124,6 +145,20 @@ func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options
 	return s, nil
 }
 
+// InTransaction returns a view of s whose writes join a transaction of the
+// host's: tx is a Store bound to it (storage.Store.InTx). The view makes one
+// write: it takes the writer lock inside the host's transaction (other
+// writers wait until the host commits or rolls back), decides on the
+// committed state, and writes its records, rules and log entry without
+// committing. Memory is not changed: once the host commits, every
+// instance, this one included, applies the entry from the log; rolled
+// back, it leaves no trace. The write's token names that entry, for
+// read-your-writes after the commit (WaitFor). Checks and reads of the
+// view answer from the shared memory, as s does.
+func (s *Service) InTransaction(tx Store) *Service {
+	return &Service{instance: s.instance, store: tx, hostTx: &hostTransaction{}}
+}
+
 // Close stops following the log. The Service still answers afterwards,
 // from memory as it was, and writes still work; Close does not close the
 // store.
@@ -147,6 +182,9 @@ const maxWriteAttempts = 8
 // from a fresh state, while the store reports EUNAVAILABLE (a busy
 // database, a lost commit) and ctx allows.
 func (s *Service) update(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
+	if s.hostTx != nil {
+		return s.updateInHostTransaction(ctx, actor, build)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	backoff := time.Millisecond
@@ -212,6 +250,47 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 		}
 		backoff = min(2*backoff, 100*time.Millisecond)
 	}
+}
+
+// updateInHostTransaction is update's one try inside a host's transaction:
+// memory is left to the log, since the host may yet roll back.
+func (s *Service) updateInHostTransaction(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
+	if !s.hostTx.used.CompareAndSwap(false, true) {
+		return "", Errorf(EINVALID, "a host's transaction takes one crmaccess write: commit it, then write again")
+	}
+	pos, err := s.store.Update(ctx, func(ctx context.Context, tx Reader, head int64) (*Batch, error) {
+		// The head must be committed: an entry only this transaction sees
+		// is another write of the host's, which memory cannot decide on.
+		committed := head == 0
+		if err := s.base.Log(ctx, head-1, func(*LogEntry) error { committed = true; return nil }); err != nil {
+			return nil, err
+		}
+		if !committed {
+			return nil, Errorf(EINVALID, "a host's transaction takes one crmaccess write: commit it, then write again")
+		}
+		if err := s.catchUpTo(ctx, tx, head); err != nil {
+			return nil, err
+		}
+		if actor != "" {
+			if err := s.activeActor(actor); err != nil {
+				return nil, err
+			}
+		}
+		b, err := build(ctx, tx)
+		if err != nil || b == nil {
+			return nil, err
+		}
+		b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
+		return b, nil
+	})
+	if err != nil {
+		switch ErrorCode(err) {
+		case ECONFLICT, EUNAVAILABLE, EINVALID, ENOTFOUND, EFORBIDDEN, EUNAUTHORIZED:
+			return "", err
+		}
+		return "", Internal(err)
+	}
+	return positionToken(pos), nil
 }
 
 // errMemoryAhead means memory holds a position the store has not reached:
