@@ -177,7 +177,6 @@ func (s *Service) upsertOpportunities(ctx context.Context, tx Reader, b *Batch, 
 	return nil
 }
 
-
 // sameContactFields compares what UpdateContacts writes.
 func sameContactFields(a, b *Contact) bool {
 	return a.IsCompany == b.IsCompany && a.CompanyName == b.CompanyName && a.FirstName == b.FirstName &&
