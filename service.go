@@ -208,6 +208,9 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 				return nil, err
 			}
 			b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
+			if b.At.IsZero() {
+				b.At = s.now()
+			}
 			written = b
 			return b, nil
 		})
@@ -281,6 +284,9 @@ func (s *Service) updateInHostTransaction(ctx context.Context, actor string, bui
 			return nil, err
 		}
 		b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
+		if b.At.IsZero() {
+			b.At = s.now()
+		}
 		return b, nil
 	})
 	if err != nil {

@@ -128,9 +128,11 @@ type Batch struct {
 	RemoveRules []Rule
 	AddRules    []Rule
 
-	// The log entry: its kind, and its change records in order. The store
-	// assigns the entry's position and the records' Seq.
+	// The log entry: its kind, its time (zero: the store's clock), and its
+	// change records in order. The store assigns the entry's position and
+	// the records' Seq.
 	Kind    EntryKind
+	At      time.Time
 	Changes []Change
 }
 

@@ -286,9 +286,9 @@ func (s *Store) addRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) er
 // appendLog appends the batch's entry to the log at pos, and its change
 // records tied to it.
 func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos int64) error {
-	at := time.Now()
-	if len(b.Changes) > 0 {
-		at = b.Changes[0].At
+	at := b.At
+	if at.IsZero() {
+		at = time.Now()
 	}
 	sec, nsec := unixParts(at)
 	if _, err := tx.ExecContext(ctx, s.d.bind(`INSERT INTO `+s.t.log+` (seq, at_sec, at_nsec, kind, changes) VALUES (?, ?, ?, ?, ?)`),
