@@ -151,6 +151,50 @@ func multiHandler(svc *crmaccess.Service) http.Handler {
 		}
 		writeTestJSON(w, tok, map[string]bool{"admin": grant})
 	})
+	// Records created and deleted: POST op=create|delete, kind, id (and on
+	// creation private, list).
+	mux.HandleFunc("POST /test/lifecycle", func(w http.ResponseWriter, r *http.Request) {
+		actor, _ := bearerUser(r)
+		id, _ := strconv.ParseInt(r.FormValue("id"), 10, 64)
+		private, list := r.FormValue("private") == "true", r.Form["list"]
+		var tok crmaccess.Token
+		var answer any
+		var err error
+		switch r.FormValue("op") + " " + r.FormValue("kind") {
+		case "create opportunity":
+			var o *crmaccess.OpportunityResult
+			if o, err = svc.CreateOpportunity(r.Context(), actor, crmaccess.Opportunity{ID: id, Title: "created"}, private, list); err == nil {
+				tok, answer = o.Token, map[string]any{"isPrivate": o.IsPrivate, "list": o.AccessList}
+			}
+		case "create contact":
+			share := crmaccess.ShareReadWrite
+			if private {
+				share = crmaccess.ShareNone
+			}
+			var c *crmaccess.ContactResult
+			if c, err = svc.CreateContact(r.Context(), actor, crmaccess.Contact{ID: id, FirstName: "Created", ShareType: share, ManagerList: list}); err == nil {
+				tok, answer = c.Token, map[string]any{"shareType": c.ShareType, "list": c.ManagerList}
+			}
+		case "delete opportunity":
+			tok, err = svc.DeleteOpportunity(r.Context(), actor, id)
+			answer = map[string]bool{"deleted": true}
+		case "delete contact":
+			tok, err = svc.DeleteContact(r.Context(), actor, id)
+			answer = map[string]bool{"deleted": true}
+		default:
+			http.Error(w, "unknown op", http.StatusBadRequest)
+			return
+		}
+		if crmaccess.ErrorCode(err) == crmaccess.ECONFLICT {
+			http.Error(w, crmaccess.ErrorMessage(err), http.StatusConflict) // already there
+			return
+		}
+		if err != nil {
+			writeTestError(w, err)
+			return
+		}
+		writeTestJSON(w, tok, answer)
+	})
 	mux.HandleFunc("GET /test/check", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel, err := freshnessContext(r)
 		defer cancel()

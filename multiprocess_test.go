@@ -103,8 +103,15 @@ func multiRefs() []crmaccess.Ref {
 	for i := int64(1); i <= multiContacts; i++ {
 		refs = append(refs, crmaccess.ContactRef(i))
 	}
+	for i := range int64(multiCreated) {
+		refs = append(refs, crmaccess.OpportunityRef(multiOpportunities+1+i), crmaccess.ContactRef(multiContacts+1+i))
+	}
 	return append(refs, crmaccess.OpportunityRef(99), crmaccess.ContactRef(99))
 }
+
+// multiCreated is how many records of each kind beyond the data set the
+// writers create and delete.
+const multiCreated = 4
 
 var multiActions = []crmaccess.Action{crmaccess.ActionRead, crmaccess.ActionEdit, crmaccess.ActionDelete, crmaccess.ActionChangeAccess}
 
@@ -427,11 +434,13 @@ func (r *multiRun) writer(rng *rand.Rand, owned string, deadline time.Time) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		switch n := rng.IntN(10); {
+		switch n := rng.IntN(12); {
 		case n < 5:
 			r.writeOpportunity(rng, child, c)
 		case n < 8:
 			r.writeContacts(rng, child, c)
+		case n < 10:
+			r.writeLifecycle(rng, child, c)
 		default:
 			r.writeAdmin(rng, child, c, owned)
 		}
@@ -471,6 +480,46 @@ func (r *multiRun) writeOpportunity(rng *rand.Rand, child int, c *multiChild) {
 		return map[string]string{crmaccess.OpportunityRef(id).String(): opportunityState(o.IsPrivate, userRefs(o.AccessList))}, nil
 	})
 	if err == nil && ans.status != http.StatusOK && ans.status != http.StatusForbidden &&
+		ans.status != http.StatusNotFound && ans.status != http.StatusServiceUnavailable {
+		r.failf("%s: answered %d: %s", what, ans.status, ans.body)
+	}
+}
+
+// writeLifecycle creates or deletes one of the records beyond the data set.
+func (r *multiRun) writeLifecycle(rng *rand.Rand, child int, c *multiChild) {
+	kind, id := crmaccess.KindOpportunity, multiOpportunities+1+rng.Int64N(multiCreated)
+	if rng.IntN(2) == 0 {
+		kind, id = crmaccess.KindContact, multiContacts+1+rng.Int64N(multiCreated)
+	}
+	ref := crmaccess.Ref{Kind: kind, ID: id}
+	op := []string{"create", "delete"}[rng.IntN(2)]
+	actor := multiUsers[rng.IntN(len(multiUsers))]
+	private, list := rng.IntN(2) == 0, randomUsers(rng, 2)
+	what := fmt.Sprintf("%s %v private=%v %v by %s", op, ref, private, list, actor)
+	form := url.Values{"op": {op}, "kind": {string(kind)}, "id": {strconv.FormatInt(id, 10)},
+		"private": {strconv.FormatBool(private)}, "list": list}
+	ans, err := r.sendWrite("lifecycle", child, c, http.MethodPost, "/test/lifecycle?"+form.Encode(), actor, nil)
+	r.settle(what, ans, err, func(body []byte) (map[string]string, error) {
+		var got struct {
+			Deleted   bool                `json:"deleted"`
+			IsPrivate bool                `json:"isPrivate"`
+			ShareType crmaccess.ShareType `json:"shareType"`
+			List      []string            `json:"list"`
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			return nil, err
+		}
+		switch {
+		case got.Deleted && kind == crmaccess.KindOpportunity:
+			return map[string]string{ref.String(): opportunityState(true, nil)}, nil
+		case got.Deleted:
+			return map[string]string{ref.String(): contactState(crmaccess.ShareNone, nil)}, nil
+		case kind == crmaccess.KindOpportunity:
+			return map[string]string{ref.String(): opportunityState(got.IsPrivate, got.List)}, nil
+		}
+		return map[string]string{ref.String(): contactState(got.ShareType, got.List)}, nil
+	})
+	if err == nil && ans.status != http.StatusOK && ans.status != http.StatusConflict && ans.status != http.StatusForbidden &&
 		ans.status != http.StatusNotFound && ans.status != http.StatusServiceUnavailable {
 		r.failf("%s: answered %d: %s", what, ans.status, ans.body)
 	}
