@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,8 +115,8 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 		}
 	}
 	h.mux = http.NewServeMux()
-	h.route("/opportunity/{opportunityid}/access", opportunityAccessParams, h.setOpportunityAccess)
-	h.route("/contact/filter/access", contactsAccessParams, h.setContactsAccess)
+	h.route("/opportunity/{opportunityid}/access", put(opportunityAccessParams, h.setOpportunityAccess))
+	h.route("/contact/filter/access", put(contactsAccessParams, h.setContactsAccess))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -125,20 +126,72 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 // endpoint is one operation: it reads the parameters and answers.
 type endpoint func(w http.ResponseWriter, r *http.Request, user string, p *params)
 
-// route registers an endpoint's PUT pattern with its .json and .xml twins,
-// and the same paths without a method for the 405 answer. names are the
-// parameters the endpoint reads.
-func (h *handler) route(path string, names []string, fn endpoint) {
-	rules := &inputRules{names: names, maxList: h.maxList}
-	for _, suffix := range []string{"", ".json", ".xml"} {
-		pattern := h.prefix + path + suffix
-		h.mux.HandleFunc(http.MethodPut+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
-			h.serve(w, r, rules, fn)
-		})
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", http.MethodPut)
-			h.writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed; use PUT")
-		})
+// operation is what one method of a path does: names are the parameters
+// the endpoint reads.
+type operation struct {
+	method string
+	names  []string
+	fn     endpoint
+}
+
+func put(names []string, fn endpoint) operation { return operation{http.MethodPut, names, fn} }
+
+// route registers a path with its operations. A path that ends in a literal
+// segment also answers with a .json or .xml suffix; one that ends in a
+// wildcard ({opportunityid}) takes the suffix into the wildcard, which its
+// endpoint trims (see trimFormat). Another method is answered 405 with
+// Allow. The patterns carry no method, so that a literal path
+// (/contact/access) and a wildcard one (/contact/{contactid}) of other
+// methods never conflict in the mux.
+func (h *handler) route(path string, ops ...operation) {
+	type bound struct {
+		operation
+		rules *inputRules
+	}
+	var (
+		bounds  []bound
+		methods []string
+	)
+	for _, op := range ops {
+		bounds = append(bounds, bound{op, &inputRules{names: op.names, maxList: h.maxList}})
+		if op.method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
+		methods = append(methods, op.method)
+	}
+	slices.Sort(methods)
+	allow := strings.Join(methods, ", ")
+	var use string
+	for i, m := range methods {
+		switch {
+		case i == 0:
+		case i == len(methods)-1:
+			use += " or "
+		default:
+			use += ", "
+		}
+		use += m
+	}
+	serve := func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		for _, b := range bounds {
+			if b.method == method {
+				h.serve(w, r, b.rules, b.fn)
+				return
+			}
+		}
+		w.Header().Set("Allow", allow)
+		h.writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed; use "+use)
+	}
+	suffixes := []string{"", ".json", ".xml"}
+	if strings.HasSuffix(path, "}") {
+		suffixes = suffixes[:1]
+	}
+	for _, suffix := range suffixes {
+		h.mux.HandleFunc(h.prefix+path+suffix, serve)
 	}
 }
 
