@@ -43,14 +43,7 @@ func (h *handler) setOpportunityAccess(w http.ResponseWriter, r *http.Request, u
 		return
 	}
 	d := h.newDirectory(user)
-	err = d.fetchUsers(ctx, append([]string{o.CreateBy, o.Responsible}, o.AccessList...))
-	if err == nil && o.ContactID != 0 {
-		err = d.fetchContacts(ctx, []int64{o.ContactID})
-	}
-	if err == nil && o.StageID != 0 {
-		err = d.fetchStages(ctx, []int64{o.StageID})
-	}
-	if err != nil {
+	if err := d.fetchForOpportunities(ctx, []crmaccess.OpportunityResult{*o}); err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
@@ -63,10 +56,7 @@ type contactsRequest struct {
 	filter      crmaccess.ContactFilter
 	isPrivate   bool
 	managerList []string
-	start       int
-	count       int
-	paged       bool
-	limited     bool // count was given
+	page        page
 }
 
 func (h *handler) parseContactsRequest(p *params) (*contactsRequest, error) {
@@ -85,20 +75,7 @@ func (h *handler) parseContactsRequest(p *params) (*contactsRequest, error) {
 		func() error { f.FromDate, _, err = p.date("fromDate", h.loc); return err },
 		func() error { f.ToDate, err = p.dayBound("toDate", h.loc); return err },
 		func() error { f.Search, err = p.text("filterValue"); return err },
-	}
-	if q := p.query; q != nil {
-		steps = append(steps,
-			func() error {
-				var set bool
-				req.start, set, err = q.count("startIndex")
-				req.paged = req.paged || set
-				return err
-			},
-			func() error {
-				req.count, req.limited, err = q.count("count")
-				req.paged = req.paged || req.limited
-				return err
-			})
+		func() error { req.page, err = readPage(p); return err },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -123,53 +100,13 @@ func (h *handler) setContactsAccess(w http.ResponseWriter, r *http.Request, user
 		h.writeFailure(w, r, err)
 		return
 	}
-	total := len(res.Contacts)
-	start := min(req.start, total)
-	end := total
-	if req.limited && req.count < total-start { // start+count may overflow
-		end = start + req.count
-	}
-	page := res.Contacts[start:end]
-
+	start, end := req.page.bounds(len(res.Contacts))
 	d := h.newDirectory(user)
-	var (
-		userIDs    []string
-		companyIDs []int64
-	)
-	for i := range page {
-		c := &page[i]
-		userIDs = append(userIDs, c.CreateBy)
-		if c.IsPrivate() {
-			userIDs = append(userIDs, c.ManagerList...)
-		}
-		if !c.IsCompany && c.CompanyID != 0 {
-			companyIDs = append(companyIDs, c.CompanyID)
-		}
-	}
-	err = d.fetchUsers(ctx, userIDs)
-	if err == nil {
-		err = d.fetchContacts(ctx, companyIDs)
-	}
-	if err != nil {
+	if err := d.fetchForContacts(ctx, res.Contacts[start:end]); err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
 	w.Header().Set("X-Skipped-Count", strconv.Itoa(res.Skipped))
 	setToken(w, res.Token)
-	h.writeEnvelope(w, r, http.StatusOK, &envelope{
-		count:      len(page),
-		paged:      req.paged,
-		startIndex: req.start,
-		total:      total,
-		statusCode: http.StatusOK,
-		isList:     true,
-		list: func(emit func(any) error) error {
-			for i := range page {
-				if err := emit(d.contact(&page[i])); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	})
+	h.writeList(w, r, req.page, len(res.Contacts), func(i int) any { return d.contact(&res.Contacts[i]) })
 }
