@@ -2,6 +2,11 @@ package httpadapter
 
 import "net/http"
 
+// headerSkipped counts the records a batch write left unchanged because the
+// actor may read them but not change them; hidden records are never
+// counted.
+const headerSkipped = "X-Skipped-Count"
+
 // page is the part of a list answer the query string asks for with
 // startIndex and count. They page only the answer: a write still changes
 // every record it matches (SPEC §4).
