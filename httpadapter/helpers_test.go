@@ -120,6 +120,7 @@ type req struct {
 	contentType string
 	body        string
 	accept      string
+	consistency string // X-Consistency-Token
 }
 
 // do sends r through the handler.
@@ -141,6 +142,9 @@ func (p *portal) do(t testing.TB, r req) *httptest.ResponseRecorder {
 	}
 	if r.accept != "" {
 		hr.Header.Set("Accept", r.accept)
+	}
+	if r.consistency != "" {
+		hr.Header.Set("X-Consistency-Token", r.consistency)
 	}
 	w := httptest.NewRecorder()
 	p.handler.ServeHTTP(w, hr)

@@ -17,7 +17,10 @@ import (
 var (
 	portalUsers = []string{mike, admin, alice, bob}
 	portalRefs  = func() []crmaccess.Ref {
-		refs := []crmaccess.Ref{crmaccess.OpportunityRef(1234), crmaccess.OpportunityRef(7), crmaccess.OpportunityRef(8)}
+		var refs []crmaccess.Ref
+		for _, id := range []int64{1234, 7, 8, 40, 41, 42} {
+			refs = append(refs, crmaccess.OpportunityRef(id))
+		}
 		for _, id := range []int64{1, 2, 10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 23} {
 			refs = append(refs, crmaccess.ContactRef(id))
 		}
