@@ -290,3 +290,21 @@ type unsizedReader struct{ r io.Reader }
 func (u *unsizedReader) Read(b []byte) (int, error) { return u.r.Read(b) }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// backend is a test portal and the name of the database behind it.
+type backend struct {
+	name string
+	*portal
+}
+
+// backends serves the test portal over SQLite and, when
+// CRMACCESS_POSTGRES_DSN is set, over PostgreSQL too: the fuzz targets send
+// every input to each and expect the same answer.
+func backends(t testing.TB, opts *httpadapter.Options) []backend {
+	t.Helper()
+	bs := []backend{{"SQLite", newPortal(t, opts, nil)}}
+	if p := postgresPortal(t, opts); p != nil {
+		bs = append(bs, backend{"PostgreSQL", p})
+	}
+	return bs
+}
