@@ -153,27 +153,59 @@ func TestHiddenIsLikeMissing(t *testing.T) {
 // 405 with Allow, whoever asks, in the error envelope.
 func TestRoutingBeforeAuthentication(t *testing.T) {
 	p := newPortal(t, nil, nil)
-	for _, path := range []string{
-		oppPath, oppPath + ".json", oppPath + ".xml",
-		contactPath, contactPath + ".json", contactPath + ".xml",
-	} {
-		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
-			w := p.do(t, req{method: method, path: path})
-			if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != http.MethodPut {
-				t.Errorf("%s %s: %d, Allow %q", method, path, w.Code, w.Header().Get("Allow"))
-			}
-			if strings.HasSuffix(path, ".xml") {
-				if !strings.HasPrefix(w.Body.String(), "<result><status>1</status><statusCode>405</statusCode><error><message>") {
-					t.Errorf("%s %s: body %s", method, path, w.Body.String())
+	const (
+		putOnly    = "PUT"
+		getOnly    = "GET, HEAD"
+		getAndPut  = "GET, HEAD, PUT"
+		crm        = "/api/2.0/crm"
+		suffixable = true
+	)
+	routes := []struct {
+		path     string
+		allow    string
+		suffixes bool // also with .json and .xml
+	}{
+		{oppPath, putOnly, suffixable},
+		{contactPath, putOnly, suffixable},
+		{crm + "/opportunity/access", putOnly, suffixable},
+		{crm + "/opportunity/filter/access", putOnly, suffixable},
+		{crm + "/contact/access", putOnly, suffixable},
+		{crm + "/contact/14/access", getAndPut, suffixable},
+		{crm + "/opportunity/1234", getOnly, false},
+		{crm + "/opportunity/1234.json", getOnly, false},
+		{crm + "/opportunity/1234.xml", getOnly, false},
+		{crm + "/contact/14", getOnly, false},
+		{crm + "/contact/14.xml", getOnly, false},
+	}
+	for _, route := range routes {
+		paths := []string{route.path}
+		if route.suffixes {
+			paths = append(paths, route.path+".json", route.path+".xml")
+		}
+		for _, path := range paths {
+			for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+				if strings.Contains(route.allow, method) {
+					continue
 				}
-			} else {
-				decode(t, w, http.StatusMethodNotAllowed)
+				w := p.do(t, req{method: method, path: path})
+				if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != route.allow {
+					t.Errorf("%s %s: %d, Allow %q, want %q", method, path, w.Code, w.Header().Get("Allow"), route.allow)
+				}
+				if strings.HasSuffix(path, ".xml") {
+					if !strings.HasPrefix(w.Body.String(), "<result><status>1</status><statusCode>405</statusCode><error><message>") {
+						t.Errorf("%s %s: body %s", method, path, w.Body.String())
+					}
+				} else {
+					decode(t, w, http.StatusMethodNotAllowed)
+				}
 			}
 		}
 	}
 	for _, path := range []string{
 		"/api/2.0/crm/opportunity/1234/acces",
-		"/api/2.0/crm/opportunity/access",
+		"/api/2.0/crm/opportunity/access/1234",
+		"/api/2.0/crm/opportunity/1234/access/",
+		"/api/2.0/crm/contact/14/access/managers",
 		"/api/2.0/crm/contact/filter/access/",
 		"/api/2.0/crm/contact/filter/access.yaml",
 		"/api/2.0/crm/",

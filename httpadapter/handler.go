@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +25,7 @@ const DefaultChallenge = `Bearer realm="crmaccess"`
 
 // Options configures the handler; nil means the defaults.
 type Options struct {
-	// Prefix is the path under which the two endpoints are served; "" is
+	// Prefix is the path under which the endpoints are served; "" is
 	// DefaultPrefix and "/" serves them at the root.
 	Prefix string
 	// MaxBodyBytes is the largest request body accepted; a larger one is
@@ -43,7 +45,7 @@ type Options struct {
 	// the host's authentication scheme. "" is DefaultChallenge.
 	Challenge string
 	// MaxListLength is the most entries a list parameter (accessList,
-	// managerList, tags) may have; a longer one is answered with 400.
+	// managerList, tags, opportunityid, contactid) may have; a longer one is answered with 400.
 	// 0 is DefaultMaxListLength.
 	MaxListLength int
 }
@@ -68,7 +70,7 @@ type handler struct {
 	freshWait time.Duration
 }
 
-// New returns the http.Handler of the two endpoints over svc. authenticate
+// New returns the http.Handler of the endpoints over svc. authenticate
 // identifies the acting user of each request; it runs only for a request
 // that reached an endpoint with the right method, so an unknown path is 404
 // and a wrong method 405 whoever asks. The handler never touches
@@ -114,8 +116,14 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 		}
 	}
 	h.mux = http.NewServeMux()
-	h.route("/opportunity/{opportunityid}/access", opportunityAccessParams, h.setOpportunityAccess)
-	h.route("/contact/filter/access", contactsAccessParams, h.setContactsAccess)
+	h.route("/opportunity/{opportunityid}", get(opportunityParams, h.getOpportunity))
+	h.route("/opportunity/{opportunityid}/access", put(opportunityAccessParams, h.setOpportunityAccess))
+	h.route("/opportunity/access", put(opportunitiesAccessParams, h.setOpportunitiesAccess))
+	h.route("/opportunity/filter/access", put(opportunityFilterAccessParams, h.setOpportunitiesAccessByFilter))
+	h.route("/contact/{contactid}", get(contactParams, h.getContact))
+	h.route("/contact/{contactid}/access", get(contactParams, h.getContactAccess), put(contactAccessParams, h.setContactAccess))
+	h.route("/contact/access", put(contactsAccessByIDParams, h.setContactsAccessByID))
+	h.route("/contact/filter/access", put(contactsAccessParams, h.setContactsAccess))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -125,21 +133,98 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 // endpoint is one operation: it reads the parameters and answers.
 type endpoint func(w http.ResponseWriter, r *http.Request, user string, p *params)
 
-// route registers an endpoint's PUT pattern with its .json and .xml twins,
-// and the same paths without a method for the 405 answer. names are the
-// parameters the endpoint reads.
-func (h *handler) route(path string, names []string, fn endpoint) {
-	rules := &inputRules{names: names, maxList: h.maxList}
-	for _, suffix := range []string{"", ".json", ".xml"} {
-		pattern := h.prefix + path + suffix
-		h.mux.HandleFunc(http.MethodPut+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
-			h.serve(w, r, rules, fn)
-		})
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", http.MethodPut)
-			h.writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed; use PUT")
-		})
+// operation is what one method of a path does: names are the parameters
+// the endpoint reads.
+type operation struct {
+	method string
+	names  []string
+	fn     endpoint
+}
+
+func put(names []string, fn endpoint) operation { return operation{http.MethodPut, names, fn} }
+
+// get also answers HEAD, as every GET of net/http does.
+func get(names []string, fn endpoint) operation { return operation{http.MethodGet, names, fn} }
+
+// route registers a path with its operations. A path that ends in a literal
+// segment also answers with a .json or .xml suffix; one that ends in a
+// wildcard ({opportunityid}) takes the suffix into the wildcard, which its
+// endpoint trims (see trimFormat). Another method is answered 405 with
+// Allow. The patterns carry no method, so that a literal path
+// (/contact/access) and a wildcard one (/contact/{contactid}) of other
+// methods never conflict in the mux.
+func (h *handler) route(path string, ops ...operation) {
+	type bound struct {
+		operation
+		rules *inputRules
 	}
+	var (
+		bounds  []bound
+		methods []string
+	)
+	for _, op := range ops {
+		bounds = append(bounds, bound{op, &inputRules{names: op.names, maxList: h.maxList}})
+		if op.method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
+		methods = append(methods, op.method)
+	}
+	slices.Sort(methods)
+	allow := strings.Join(methods, ", ")
+	var use string
+	for i, m := range methods {
+		switch {
+		case i == 0:
+		case i == len(methods)-1:
+			use += " or "
+		default:
+			use += ", "
+		}
+		use += m
+	}
+	serve := func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		for _, b := range bounds {
+			if b.method == method {
+				h.serve(w, r, b.rules, b.fn)
+				return
+			}
+		}
+		w.Header().Set("Allow", allow)
+		h.writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed; use "+use)
+	}
+	suffixes := []string{"", ".json", ".xml"}
+	if strings.HasSuffix(path, "}") {
+		suffixes = suffixes[:1]
+	}
+	for _, suffix := range suffixes {
+		h.mux.HandleFunc(h.prefix+path+suffix, serve)
+	}
+}
+
+// trimFormat removes the .json or .xml suffix from the value of a wildcard
+// that ends its path: GET /opportunity/1234.xml is opportunity 1234.
+func trimFormat(s string) string {
+	if t, ok := strings.CutSuffix(s, ".json"); ok {
+		return t
+	}
+	t, _ := strings.CutSuffix(s, ".xml")
+	return t
+}
+
+// routeID reads the record id of the route's wildcard name from text. The
+// route wins over the query string and the body, so the value replaces
+// theirs.
+func routeID(p *params, name, text string) (int64, error) {
+	p.set(name, &param{name: name, items: []scalar{{text: text}}})
+	id, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return 0, invalid("%s: %q is not a number", name, text)
+	}
+	return id, nil
 }
 
 // serve authenticates, reads the parameters and calls the endpoint.

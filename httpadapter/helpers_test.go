@@ -120,6 +120,7 @@ type req struct {
 	contentType string
 	body        string
 	accept      string
+	consistency string // X-Consistency-Token
 }
 
 // do sends r through the handler.
@@ -141,6 +142,9 @@ func (p *portal) do(t testing.TB, r req) *httptest.ResponseRecorder {
 	}
 	if r.accept != "" {
 		hr.Header.Set("Accept", r.accept)
+	}
+	if r.consistency != "" {
+		hr.Header.Set("X-Consistency-Token", r.consistency)
 	}
 	w := httptest.NewRecorder()
 	p.handler.ServeHTTP(w, hr)
@@ -286,3 +290,21 @@ type unsizedReader struct{ r io.Reader }
 func (u *unsizedReader) Read(b []byte) (int, error) { return u.r.Read(b) }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// backend is a test portal and the name of the database behind it.
+type backend struct {
+	name string
+	*portal
+}
+
+// backends serves the test portal over SQLite and, when
+// CRMACCESS_POSTGRES_DSN is set, over PostgreSQL too: the fuzz targets send
+// every input to each and expect the same answer.
+func backends(t testing.TB, opts *httpadapter.Options) []backend {
+	t.Helper()
+	bs := []backend{{"SQLite", newPortal(t, opts, nil)}}
+	if p := postgresPortal(t, opts); p != nil {
+		bs = append(bs, backend{"PostgreSQL", p})
+	}
+	return bs
+}

@@ -26,9 +26,21 @@ import (
 // without it); the tables are dropped when the test ends.
 func newPostgresPortal(t *testing.T) *portal {
 	t.Helper()
+	p := postgresPortal(t, nil)
+	if p == nil {
+		t.Skip("CRMACCESS_POSTGRES_DSN is not set")
+	}
+	return p
+}
+
+// postgresPortal is newPostgresPortal with options, for tests and fuzz
+// targets that also run without PostgreSQL: nil when
+// CRMACCESS_POSTGRES_DSN is not set.
+func postgresPortal(t testing.TB, opts *httpadapter.Options) *portal {
+	t.Helper()
 	dsn := os.Getenv("CRMACCESS_POSTGRES_DSN")
 	if dsn == "" {
-		t.Skip("CRMACCESS_POSTGRES_DSN is not set")
+		return nil
 	}
 	ctx := context.Background()
 	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
@@ -67,7 +79,14 @@ func newPostgresPortal(t *testing.T) *portal {
 	if _, err := svc.Import(ctx, fx); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
-	return &portal{svc: svc, handler: httpadapter.New(svc, tokenAuth(fx), &httpadapter.Options{Logger: slog.New(slog.DiscardHandler)})}
+	o := httpadapter.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &portal{svc: svc, handler: httpadapter.New(svc, tokenAuth(fx), &o)}
 }
 
 // TestNULIsRefusedOnPostgreSQL: PostgreSQL refuses a NUL in text (a tag

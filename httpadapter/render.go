@@ -197,6 +197,62 @@ func (d *directory) fetchStages(ctx context.Context, ids []int64) error {
 	return err
 }
 
+// fetchForOpportunities looks up what the answer about opportunities
+// mentions: their creators, responsible users and access lists, main
+// contacts and stages.
+func (d *directory) fetchForOpportunities(ctx context.Context, opps []crmaccess.OpportunityResult) error {
+	var (
+		users    []string
+		contacts []int64
+		stages   []int64
+	)
+	for i := range opps {
+		o := &opps[i]
+		users = append(users, o.CreateBy, o.Responsible)
+		users = append(users, o.AccessList...)
+		if o.ContactID != 0 {
+			contacts = append(contacts, o.ContactID)
+		}
+		if o.StageID != 0 {
+			stages = append(stages, o.StageID)
+		}
+	}
+	slices.Sort(stages)
+	stages = slices.Compact(stages)
+	err := d.fetchUsers(ctx, users)
+	if err == nil {
+		err = d.fetchContacts(ctx, contacts)
+	}
+	if err == nil && len(stages) > 0 {
+		err = batches(stages, d.batchSize, func(ids []int64) error { return d.fetchStages(ctx, ids) })
+	}
+	return err
+}
+
+// fetchForContacts looks up what the answer about contacts mentions: their
+// creators, the managers of the private ones and persons' companies.
+func (d *directory) fetchForContacts(ctx context.Context, cs []crmaccess.ContactResult) error {
+	var (
+		users     []string
+		companies []int64
+	)
+	for i := range cs {
+		c := &cs[i]
+		users = append(users, c.CreateBy)
+		if c.IsPrivate() {
+			users = append(users, c.ManagerList...)
+		}
+		if !c.IsCompany && c.CompanyID != 0 {
+			companies = append(companies, c.CompanyID)
+		}
+	}
+	err := d.fetchUsers(ctx, users)
+	if err == nil {
+		err = d.fetchContacts(ctx, companies)
+	}
+	return err
+}
+
 // user renders a user id: null for none, the id and empty strings for a
 // user the store does not know.
 func (d *directory) user(id string) *userJSON {

@@ -33,18 +33,25 @@ func (p *params) one(name string) (s scalar, ok bool, err error) {
 // boolean reads a flag: true or false (JSON booleans, or the words in any
 // case); missing, null or empty is false.
 func (p *params) boolean(name string) (bool, error) {
+	v, _, err := p.flag(name)
+	return v, err
+}
+
+// flag reads a flag as boolean does, and tells whether it was sent at all
+// (not missing, not null).
+func (p *params) flag(name string) (value, given bool, err error) {
 	s, ok, err := p.one(name)
 	if err != nil || !ok {
-		return false, err
+		return false, false, err
 	}
 	switch {
 	case s.kind == kindNumber:
 	case strings.EqualFold(s.text, "true"):
-		return true, nil
+		return true, true, nil
 	case strings.EqualFold(s.text, "false"), s.text == "":
-		return false, nil
+		return false, true, nil
 	}
-	return false, invalid("%s: %q is not true or false", name, s.text)
+	return false, false, invalid("%s: %q is not true or false", name, s.text)
 }
 
 // strs reads a list of strings; missing or null is empty, and a single
@@ -70,6 +77,33 @@ func (p *params) strs(name string) ([]string, error) {
 		out = append(out, s.text)
 	}
 	return out, nil
+}
+
+// ids reads a list of record ids: a JSON array of numbers (or of strings
+// holding them), repeated keys (opportunityid[]=1&opportunityid[]=2) or
+// elements, or a single value. given is false when the list is missing or
+// null.
+func (p *params) ids(name string) (ids []int64, given bool, err error) {
+	v := p.get(name)
+	if v == nil || (!v.list && len(v.items) == 1 && v.items[0].kind == kindNull) {
+		return nil, false, nil
+	}
+	ids = make([]int64, 0, len(v.items))
+	for i, s := range v.items {
+		switch s.kind {
+		case kindString, kindNumber:
+		case kindNull:
+			return nil, false, invalid("%s: entry %d is null", name, i+1)
+		default:
+			return nil, false, invalid("%s: entry %d is not a number", name, i+1)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(s.text), 10, 64)
+		if err != nil {
+			return nil, false, invalid("%s: entry %d, %q, is not a whole number", name, i+1, s.text)
+		}
+		ids = append(ids, n)
+	}
+	return ids, true, nil
 }
 
 // optionalID reads an id that may be absent: missing, null or empty is nil.
@@ -160,4 +194,24 @@ func (p *params) count(name string) (n int, set bool, err error) {
 		return 0, false, invalid("%s: %q is not a whole number >= 0", name, s.text)
 	}
 	return n, true, nil
+}
+
+// requiredIDs reads the list of record ids name; it must be sent (an empty
+// list changes nothing). kind names the records in messages.
+func requiredIDs(p *params, name, kind string) ([]int64, error) {
+	ids, given, err := p.ids(name)
+	if err == nil && !given {
+		err = invalid("%s: missing; send the id of each %s (%s[]=ID)", name, kind, name)
+	}
+	return ids, err
+}
+
+// firstError runs steps in order and returns the first error.
+func firstError(steps ...func() error) error {
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
