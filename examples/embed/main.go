@@ -1,8 +1,9 @@
 // Command embed shows crmaccess inside a host application: the host has
-// its own GORM database with its own table (accounts with API keys), opens
-// crmaccess on the same *gorm.DB with storage.New, and mounts the two
-// ONLYOFFICE endpoints beside its own routes, authenticating with its own
-// accounts.
+// its own GORM database with its own tables (accounts with API keys, and
+// deals), opens crmaccess on the same *gorm.DB with storage.New, mounts
+// the ONLYOFFICE endpoints beside its own routes, authenticating with its
+// own accounts, and creates, edits and deletes its deals and crmaccess's
+// opportunities in one transaction of its own (one rolled back on purpose).
 //
 //	go run ./examples/embed              # serve on 127.0.0.1:8081 over embed.db
 //	go run ./examples/embed -selftest    # serve on a free port, send a few requests, print the answers, exit
@@ -10,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +44,14 @@ type Account struct {
 	Email     string `gorm:"uniqueIndex;not null"`
 	CRMUserID string `gorm:"size:36;not null"`
 	APIKey    string `gorm:"uniqueIndex;not null"`
+}
+
+// Deal is the host's own table of deals: each is a crmaccess opportunity
+// of the same id, written in the same transaction.
+type Deal struct {
+	ID     int64 `gorm:"primaryKey;autoIncrement:false"`
+	Title  string
+	Amount int64
 }
 
 // The host's CRM data: two users and one opportunity.
@@ -99,7 +110,7 @@ func serve(ctx context.Context, dbPath, addr string, selftest bool, stdout, stde
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	// The host's database and its own table.
-	db, err := gorm.Open(sqlite.Open("file:"+dbPath+"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate"),
+	db, err := gorm.Open(sqlite.Open("file:"+dbPath+"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"),
 		&gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return err
@@ -107,7 +118,7 @@ func serve(ctx context.Context, dbPath, addr string, selftest bool, stdout, stde
 	if sqlDB, err := db.DB(); err == nil {
 		defer sqlDB.Close()
 	}
-	if err := db.WithContext(ctx).AutoMigrate(&Account{}); err != nil {
+	if err := db.WithContext(ctx).AutoMigrate(&Account{}, &Deal{}); err != nil {
 		return err
 	}
 
@@ -142,6 +153,10 @@ func serve(ctx context.Context, dbPath, addr string, selftest bool, stdout, stde
 			fmt.Fprintln(w, a.Email)
 		}
 	})
+	deals := &dealRoutes{db: db, store: store, svc: svc, auth: apiKeyAuth(db)}
+	mux.HandleFunc("POST /deals", deals.create)
+	mux.HandleFunc("PUT /deals/{id}", deals.edit)
+	mux.HandleFunc("DELETE /deals/{id}", deals.remove)
 	mux.Handle("/api/2.0/crm/", httpadapter.New(svc, apiKeyAuth(db), &httpadapter.Options{Logger: log}))
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
@@ -153,7 +168,7 @@ func serve(ctx context.Context, dbPath, addr string, selftest bool, stdout, stde
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "Listening on %s: GET /accounts (the host's), PUT /api/2.0/crm/... (crmaccess), header X-API-Key.\n", url)
+	fmt.Fprintf(stdout, "Listening on %s: GET /accounts, POST /deals, PUT and DELETE /deals/{id} (the host's), /api/2.0/crm/... (crmaccess), header X-API-Key.\n", url)
 
 	if selftest {
 		err = exercise(url, stdout)
@@ -202,8 +217,122 @@ func apiKeyAuth(db *gorm.DB) httpadapter.Authenticate {
 	}
 }
 
+// dealRoutes are the host's deal routes: each writes the host's deal and
+// crmaccess's opportunity in one transaction of the host's. The answer
+// carries crmaccess's consistency token: a later request that sends it back
+// is decided on a state that holds the write, on any instance.
+type dealRoutes struct {
+	db    *gorm.DB
+	store *storage.Store
+	svc   *crmaccess.Service
+	auth  httpadapter.Authenticate
+}
+
+// errRolledBack is what a request asking for a rollback (to show that
+// nothing stays) ends its transaction with.
+var errRolledBack = errors.New("rolled back as asked")
+
+// dealRequest is the body of POST and PUT /deals.
+type dealRequest struct {
+	ID          int64    `json:"id"`
+	Title       string   `json:"title"`
+	Amount      int64    `json:"amount"`
+	Responsible string   `json:"responsible"`
+	IsPrivate   bool     `json:"isPrivate"`
+	AccessList  []string `json:"accessList"`
+	Rollback    bool     `json:"rollback"` // roll the transaction back at the end, on purpose
+}
+
+// inTransaction runs write in one transaction of the host's, with
+// crmaccess's view of it, and answers.
+func (d *dealRoutes) inTransaction(w http.ResponseWriter, r *http.Request, write func(tx *gorm.DB, crm *crmaccess.Service, user string) (crmaccess.Token, error)) {
+	user, err := d.auth(r)
+	if err != nil {
+		http.Error(w, "no or bad API key", http.StatusUnauthorized)
+		return
+	}
+	var tok crmaccess.Token
+	err = d.db.WithContext(r.Context()).Transaction(func(tx *gorm.DB) error {
+		inTx, err := d.store.InTx(tx)
+		if err != nil {
+			return err
+		}
+		tok, err = write(tx, d.svc.InTransaction(inTx), user)
+		return err
+	})
+	switch {
+	case errors.Is(err, errRolledBack):
+		http.Error(w, "rolled back: neither the deal nor crmaccess's opportunity was written", http.StatusConflict)
+	case crmaccess.ErrorCode(err) == crmaccess.ENOTFOUND:
+		http.Error(w, crmaccess.ErrorMessage(err), http.StatusNotFound)
+	case crmaccess.ErrorCode(err) == crmaccess.EFORBIDDEN:
+		http.Error(w, crmaccess.ErrorMessage(err), http.StatusForbidden)
+	case crmaccess.ErrorCode(err) == crmaccess.EINVALID || crmaccess.ErrorCode(err) == crmaccess.ECONFLICT:
+		http.Error(w, crmaccess.ErrorMessage(err), http.StatusBadRequest)
+	case err != nil:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	default:
+		w.Header().Set("X-Consistency-Token", string(tok))
+		fmt.Fprintln(w, "ok")
+	}
+}
+
+func (d *dealRoutes) create(w http.ResponseWriter, r *http.Request) {
+	var in dealRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	d.inTransaction(w, r, func(tx *gorm.DB, crm *crmaccess.Service, user string) (crmaccess.Token, error) {
+		if err := tx.Create(&Deal{ID: in.ID, Title: in.Title, Amount: in.Amount}).Error; err != nil {
+			return "", err
+		}
+		o, err := crm.CreateOpportunity(r.Context(), user, crmaccess.Opportunity{ID: in.ID, Title: in.Title,
+			Responsible: in.Responsible}, in.IsPrivate, in.AccessList)
+		if err != nil {
+			return "", err
+		}
+		if in.Rollback {
+			return "", errRolledBack
+		}
+		return o.Token, nil
+	})
+}
+
+func (d *dealRoutes) edit(w http.ResponseWriter, r *http.Request) {
+	var in dealRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	d.inTransaction(w, r, func(tx *gorm.DB, crm *crmaccess.Service, user string) (crmaccess.Token, error) {
+		// crmaccess first: it refuses a user who may not edit the deal.
+		o, err := crm.UpdateOpportunity(r.Context(), user, crmaccess.Opportunity{ID: id, Title: in.Title, Responsible: in.Responsible})
+		if err != nil {
+			return "", err
+		}
+		if err := tx.Model(&Deal{ID: id}).Updates(map[string]any{"title": in.Title, "amount": in.Amount}).Error; err != nil {
+			return "", err
+		}
+		return o.Token, nil
+	})
+}
+
+func (d *dealRoutes) remove(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	d.inTransaction(w, r, func(tx *gorm.DB, crm *crmaccess.Service, user string) (crmaccess.Token, error) {
+		tok, err := crm.DeleteOpportunity(r.Context(), user, id)
+		if err != nil {
+			return "", err
+		}
+		return tok, tx.Delete(&Deal{ID: id}).Error
+	})
+}
+
 // exercise sends the requests of -selftest and prints the answers.
 func exercise(url string, w io.Writer) error {
+	var token string // the last write's, sent with every request: read your writes
 	send := func(method, path, key, body string) error {
 		r, err := http.NewRequest(method, url+path, strings.NewReader(body))
 		if err != nil {
@@ -215,11 +344,17 @@ func exercise(url string, w io.Writer) error {
 		if key != "" {
 			r.Header.Set("X-API-Key", key)
 		}
+		if token != "" {
+			r.Header.Set("X-Consistency-Token", token)
+		}
 		resp, err := http.DefaultClient.Do(r)
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
+		if t := resp.Header.Get("X-Consistency-Token"); t != "" {
+			token = t
+		}
 		b, err := io.ReadAll(resp.Body)
 		fmt.Fprintf(w, "%s %s -> %d\n%s\n", method, path, resp.StatusCode, strings.TrimSpace(string(b)))
 		return err
@@ -230,6 +365,16 @@ func exercise(url string, w io.Writer) error {
 		{http.MethodPut, "/api/2.0/crm/opportunity/1/access", "grace-key", `{"isPrivate":true,"accessList":["bbbbbbbb-2222-4222-8222-222222222222"]}`},
 		{http.MethodPut, "/api/2.0/crm/opportunity/1/access", "alan-key", `{"isPrivate":false}`},
 		{http.MethodPut, "/api/2.0/crm/opportunity/1/access", "", `{}`},
+		// The host's deals: its row and crmaccess's opportunity in one
+		// transaction; the third is rolled back on purpose.
+		{http.MethodPost, "/deals", "grace-key", `{"id":2,"title":"Analytical engine","amount":1000,"isPrivate":true,"accessList":["bbbbbbbb-2222-4222-8222-222222222222"]}`},
+		{http.MethodGet, "/api/2.0/crm/opportunity/2", "alan-key", ""},
+		{http.MethodPost, "/deals", "grace-key", `{"id":3,"title":"Never","rollback":true}`},
+		{http.MethodGet, "/api/2.0/crm/opportunity/3", "grace-key", ""},
+		{http.MethodPut, "/deals/2", "alan-key", `{"title":"Analytical engine, phase 2","amount":2000}`},
+		{http.MethodPut, "/deals/2", "grace-key", `{"title":"Analytical engine, phase 2","amount":2000,"responsible":"bbbbbbbb-2222-4222-8222-222222222222"}`},
+		{http.MethodDelete, "/deals/2", "grace-key", ""},
+		{http.MethodGet, "/api/2.0/crm/opportunity/2", "grace-key", ""},
 	}
 	for _, s := range steps {
 		if err := send(s.method, s.path, s.key, s.body); err != nil {

@@ -29,6 +29,15 @@ func TestSelftest(t *testing.T) {
 		`"isPrivate":true,"accessList":[{"id":"aaaaaaaa-1111-4111-8111-111111111111"`,
 		"-> 403\n" + `{"status":1,"statusCode":403,`,
 		"-> 401\n" + `{"status":1,"statusCode":401,`,
+		// The host's deal and crmaccess's opportunity, one transaction:
+		// alan reads what grace's transaction made private to them both.
+		"POST /deals -> 200\nok\nGET /api/2.0/crm/opportunity/2 -> 200\n",
+		`"title":"Analytical engine","description"`,
+		// Rolled back on purpose: no opportunity.
+		"POST /deals -> 409\nrolled back",
+		"GET /api/2.0/crm/opportunity/3 -> 404\n",
+		// Deleted in the host's transaction: gone.
+		"DELETE /deals/2 -> 200\nok\nGET /api/2.0/crm/opportunity/2 -> 404\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
