@@ -116,9 +116,10 @@ func Grants(n int) *crmaccess.Fixture {
 	return f
 }
 
-// Rules returns the access rules crmaccess stores for f (the admin rules,
-// the contacts' and the opportunities' rules), as Service.Import writes
-// them.
+// Rules returns the grants crmaccess stores for f (the admin rules, the
+// contacts' and the opportunities' rules), as Service.Import writes them;
+// Import also writes one status line per user (g5, user, crm:active),
+// which are not grants and are left out here.
 func Rules(f *crmaccess.Fixture) []crmaccess.Rule {
 	var out []crmaccess.Rule
 	for _, u := range f.Users {
