@@ -310,3 +310,67 @@ func TestConcurrentWritersOnTwoInstances(t *testing.T) {
 		}
 	})
 }
+
+// The lifecycle on every database: records and users created, edited and
+// deleted through one instance are what another, following, decides on,
+// and what a fresh one loads.
+func TestLifecycleAcrossInstances(t *testing.T) {
+	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
+		ctx := t.Context()
+		a := instance(t, db, 0)
+		if _, err := a.Import(ctx, portalFixture(t)); err != nil {
+			t.Fatal(err)
+		}
+		b := instance(t, db, 0)
+		steps := []func() (crmaccess.Token, error){
+			func() (crmaccess.Token, error) {
+				o, err := a.CreateOpportunity(ctx, dave, crmaccess.Opportunity{ID: 10, Title: "new", Members: []int64{1}, Tags: []string{"t"}}, true, []string{bob})
+				return resultToken(o, err)
+			},
+			func() (crmaccess.Token, error) {
+				o, err := a.UpdateOpportunity(ctx, dave, crmaccess.Opportunity{ID: 10, Title: "edited", Responsible: carol})
+				return resultToken(o, err)
+			},
+			func() (crmaccess.Token, error) {
+				c, err := a.CreateContact(ctx, alice, crmaccess.Contact{ID: 10, FirstName: "New", ShareType: crmaccess.ShareNone, ManagerList: []string{dave}})
+				if err != nil {
+					return "", err
+				}
+				return c.Token, nil
+			},
+			func() (crmaccess.Token, error) { return a.DeleteOpportunity(ctx, alice, 1) },
+			func() (crmaccess.Token, error) { return a.DeleteContact(ctx, admin, 5) },
+			func() (crmaccess.Token, error) { return a.RemoveUser(ctx, admin, dave) },
+			func() (crmaccess.Token, error) { return a.PutUser(ctx, admin, crmaccess.User{ID: erin, DisplayName: "Erin"}) },
+			func() (crmaccess.Token, error) { return a.Upsert(ctx, portalFixture(t)) },
+		}
+		for i, step := range steps {
+			tok, err := step()
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = b.WaitFor(wctx, tok)
+			cancel()
+			if err != nil {
+				t.Fatalf("step %d: the other instance: %v", i, err)
+			}
+			if !mapsEqual(decisions(t, a), decisions(t, b)) {
+				t.Fatalf("step %d: the instances decide otherwise", i)
+			}
+		}
+		if !mapsEqual(decisions(t, a), decisions(t, instance(t, db, -1))) {
+			t.Error("a fresh instance decides otherwise")
+		}
+		if o, err := b.Opportunity(ctx, carol, 10); err != nil || o.Title != "edited" || o.Responsible != carol {
+			t.Errorf("opportunity 10 through the other instance: %+v, %v", o, err)
+		}
+	})
+}
+
+func resultToken(o *crmaccess.OpportunityResult, err error) (crmaccess.Token, error) {
+	if err != nil {
+		return "", err
+	}
+	return o.Token, nil
+}
