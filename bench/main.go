@@ -1,14 +1,17 @@
 // Command bench is crmaccess's benchmark harness: it builds the data sets
 // (SQLite files in a temporary directory, removed at the end), measures
 // every row of issue 4 for crmaccess and, in the same run, for the baseline
-// (a plain Casbin ACL model through gorm-adapter), and prints one table.
+// (a plain Casbin ACL model through gorm-adapter), and prints one table;
+// then the rows of issue 8 (several instances over one database) on SQLite
+// and, when CRMACCESS_POSTGRES_DSN names a PostgreSQL database, on
+// PostgreSQL, side by side in a second table.
 //
 //	go run ./bench -size full    # 1k, 100k and 1M grants; under 10 minutes on 2 cores
 //	go run ./bench -size small   # the same rows on small data, for CI
 //
 // Rows that measure a cold heap (cold start, distinct checks, the streamed
-// filter answer) run in a fresh child process: the harness re-executes
-// itself with -child.
+// filter answer, stock Casbin's reload) or need a writer in another process
+// run in a child process: the harness re-executes itself with -child.
 package main
 
 import (
@@ -83,15 +86,17 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
-	rows := flag.String("rows", "", "comma-separated rows to run (1-8); all when empty")
+	rows := flag.String("rows", "", "comma-separated rows to run (1-12); all when empty")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
-	db := flag.String("db", "", "internal: the database of -child")
+	db := flag.String("db", "", "internal: the SQLite database of -child")
+	prefix := flag.String("prefix", "", "internal: the PostgreSQL table prefix of -child (the database is "+postgresDSNVar+"'s)")
+	grants := flag.Int("grants", 0, "internal: the grant set of -child")
 	n := flag.Int("n", 0, "internal: a count for -child")
 	m := flag.Int("m", 0, "internal: a second count for -child")
 	flag.Parse()
 
 	if *child != "" {
-		if err := runChild(*child, childArgs{DB: *db, N: *n, M: *m}); err != nil {
+		if err := runChild(*child, childArgs{DB: *db, Prefix: *prefix, Grants: *grants, N: *n, M: *m}); err != nil {
 			log.Fatalf("child %s: %v", *child, err)
 		}
 		return
@@ -130,7 +135,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 		rows, name string
 		fn         func() error
 	}{
-		{"1,2,3,4,5,6,7", "build the grant data sets", h.buildGrants},
+		{"1,2,3,4,5,6,7,9,10,11,12", "build the grant data sets", h.buildGrants},
 		{"4,8", "build the contacts data set", h.buildContacts},
 		{"5", "row 5, cold start", h.coldStart},
 		{"6", "row 6, distinct checks", h.distinctChecks},
@@ -141,6 +146,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 		{"7", "row 7, HTTP PUT", h.httpPut},
 		{"4", "row 4, filter call", h.filterCall},
 		{"8", "row 8, HTTP filter call", h.httpFilter},
+		{"9,10,11,12", "several instances: the shared databases", h.openShared},
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {
@@ -154,10 +160,18 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 			return err
 		}
 	}
-	slices.SortStableFunc(h.results, func(a, b result) int { return cmp.Compare(rowNumber(a.row), rowNumber(b.row)) })
+	byRow := func(a, b string) int { return cmp.Compare(rowNumber(a), rowNumber(b)) }
+	slices.SortStableFunc(h.results, func(a, b result) int { return byRow(a.row, b.row) })
+	slices.SortStableFunc(h.sideResults, func(a, b sideResult) int { return byRow(a.row, b.row) })
 	fmt.Fprintf(out, "\ncrmaccess benchmark, %s mode: %s\n\n", cfg.name, h.machine())
-	printTable(out, h.results)
-	fmt.Fprintln(out)
+	if len(h.results) > 0 {
+		printTable(out, h.results)
+		fmt.Fprintln(out)
+	}
+	if len(h.sideResults) > 0 {
+		printSideTable(out, h.sideResults)
+		fmt.Fprintln(out)
+	}
 	// Notes on the data sets first, then by row.
 	slices.SortStableFunc(h.notes, func(a, b string) int { return strings.Compare(noteKey(a), noteKey(b)) })
 	for _, n := range h.notes {
@@ -197,11 +211,13 @@ type harness struct {
 
 	grants       []*grantSet
 	contactsPath string
+	shared       []*sharedDB // rows 9 to 12: SQLite, then PostgreSQL when configured
 	sqliteV      string
 	stock        *distinctResult // row 6's stock Casbin, a reference for rows 1 and 2
 
-	results []result
-	notes   []string
+	results     []result
+	sideResults []sideResult // rows 9 to 12
+	notes       []string
 }
 
 // wants reports whether any of the comma-separated rows was asked for.
@@ -221,7 +237,8 @@ func (h *harness) logf(format string, args ...any) {
 	fmt.Fprintf(h.progress, "bench: "+format+"\n", args...)
 }
 
-func (h *harness) add(r result) { h.results = append(h.results, r) }
+func (h *harness) add(r result)         { h.results = append(h.results, r) }
+func (h *harness) addSide(r sideResult) { h.sideResults = append(h.sideResults, r) }
 func (h *harness) note(format string, args ...any) {
 	h.notes = append(h.notes, fmt.Sprintf(format, args...))
 }
@@ -232,6 +249,9 @@ func (h *harness) path(name string) string { return filepath.Join(h.dir, name) }
 func (h *harness) large() *grantSet { return h.grants[len(h.grants)-1] }
 
 func (h *harness) close() {
+	for _, d := range h.shared {
+		d.close()
+	}
 	for _, g := range h.grants {
 		g.close()
 	}
