@@ -23,6 +23,8 @@ var children = map[string]func(ctx context.Context, a childArgs) (any, error){
 	"distinct-casbin": distinctCasbin,
 	"filter-call":     filterCallChild,
 	"http-filter":     httpFilterChild,
+	"stock-reload":    stockReloadChild,
+	"paced-writer":    pacedWriterChild,
 }
 
 // childArgs are a child's flags: a database (a SQLite file, or with Prefix

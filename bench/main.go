@@ -53,6 +53,12 @@ type config struct {
 	httpMaxRequests         int
 	httpClients             int
 	filterCalls             int // row 8
+
+	lagWrites    int           // row 9: writes whose lag is measured
+	stockReloads int           // row 9: stock Casbin LoadPolicy runs after its first load
+	followReps   int           // row 12: runs with and without writes
+	followWindow time.Duration // row 12
+	followRate   int           // row 12: changes a second from the other instance
 }
 
 var configs = map[string]config{
@@ -67,6 +73,8 @@ var configs = map[string]config{
 		distinct: 10_000_000, baselineDistinct: 500_000,
 		httpRuns: 3, httpWindow: 5 * time.Second, httpMaxRequests: 30_000, httpClients: 16,
 		filterCalls: 3,
+		lagWrites:   300, stockReloads: 2,
+		followReps: 3, followWindow: 2 * time.Second, followRate: 1000,
 	},
 	"small": {
 		name: "small", grants: []int{1_000, 5_000, 20_000}, contacts: 2_000,
@@ -79,6 +87,8 @@ var configs = map[string]config{
 		distinct: 200_000, baselineDistinct: 20_000,
 		httpRuns: 2, httpWindow: time.Second, httpMaxRequests: 2_000, httpClients: 16,
 		filterCalls: 2,
+		lagWrites:   100, stockReloads: 2,
+		followReps: 2, followWindow: 500 * time.Millisecond, followRate: 1000,
 	},
 }
 
@@ -147,6 +157,8 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 		{"4", "row 4, filter call", h.filterCall},
 		{"8", "row 8, HTTP filter call", h.httpFilter},
 		{"9,10,11,12", "several instances: the shared databases", h.openShared},
+		{"9", "row 9, follower lag", h.followerLag},
+		{"12", "row 12, checks while following", h.checksWhileFollowing},
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {
