@@ -54,11 +54,16 @@ type config struct {
 	httpClients             int
 	filterCalls             int // row 8
 
-	lagWrites    int           // row 9: writes whose lag is measured
-	stockReloads int           // row 9: stock Casbin LoadPolicy runs after its first load
-	followReps   int           // row 12: runs with and without writes
-	followWindow time.Duration // row 12
-	followRate   int           // row 12: changes a second from the other instance
+	lagWrites      int           // row 9: writes whose lag is measured
+	stockReloads   int           // row 9: stock Casbin LoadPolicy runs after its first load
+	writeReps      int           // row 10: runs of each configuration
+	writeWindow    time.Duration // row 10
+	catchUpChanges int           // row 11: changes an instance is behind
+	catchUpSearch  string        // row 11: the filter's search (companies whose name has a word starting so)
+	catchUpReps    int           // row 11
+	followReps     int           // row 12: runs with and without writes
+	followWindow   time.Duration // row 12
+	followRate     int           // row 12: changes a second from the other instance
 }
 
 var configs = map[string]config{
@@ -74,6 +79,8 @@ var configs = map[string]config{
 		httpRuns: 3, httpWindow: 5 * time.Second, httpMaxRequests: 30_000, httpClients: 16,
 		filterCalls: 3,
 		lagWrites:   300, stockReloads: 2,
+		writeReps: 3, writeWindow: 3 * time.Second,
+		catchUpChanges: 100_000, catchUpSearch: "1", catchUpReps: 3, // 1,111 of the 6,134 companies a write
 		followReps: 3, followWindow: 2 * time.Second, followRate: 1000,
 	},
 	"small": {
@@ -88,6 +95,8 @@ var configs = map[string]config{
 		httpRuns: 2, httpWindow: time.Second, httpMaxRequests: 2_000, httpClients: 16,
 		filterCalls: 2,
 		lagWrites:   100, stockReloads: 2,
+		writeReps: 2, writeWindow: 500 * time.Millisecond,
+		catchUpChanges: 5_000, catchUpSearch: "", catchUpReps: 2, // all 122 companies a write
 		followReps: 2, followWindow: 500 * time.Millisecond, followRate: 1000,
 	},
 }
@@ -159,6 +168,8 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 		{"9,10,11,12", "several instances: the shared databases", h.openShared},
 		{"9", "row 9, follower lag", h.followerLag},
 		{"12", "row 12, checks while following", h.checksWhileFollowing},
+		{"11", "row 11, catch-up", h.catchUp},
+		{"10", "row 10, writes from two instances", h.twoWriters},
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {
