@@ -149,6 +149,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 
 	h := &harness{ctx: ctx, cfg: cfg, dir: dir, progress: progress, want: want}
 	defer h.close()
+	loadAtStart := loadAverage()
 	h.logf("mode %s, GOMAXPROCS %d, data in a temporary directory", cfg.name, runtime.GOMAXPROCS(0))
 	steps := []struct {
 		rows, name string
@@ -200,8 +201,20 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 	for _, n := range h.notes {
 		fmt.Fprintln(out, "- "+n)
 	}
-	fmt.Fprintf(out, "- whole run: %s\n", time.Since(start).Round(time.Second))
+	fmt.Fprintf(out, "- whole run: %s; load average (1 min) %s at the start, %s at the end, on %d CPUs\n",
+		time.Since(start).Round(time.Second), loadAtStart, loadAverage(), runtime.NumCPU())
 	return nil
+}
+
+// loadAverage is the machine's load average over the last minute: on a
+// shared machine, how many others wanted the CPUs.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	avg, _, _ := strings.Cut(string(b), " ")
+	return avg
 }
 
 // noteKey orders notes: "row N…" by N, others first.
