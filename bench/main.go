@@ -95,7 +95,7 @@ var configs = map[string]config{
 		httpRuns: 2, httpWindow: time.Second, httpMaxRequests: 2_000, httpClients: 16,
 		filterCalls: 2,
 		lagWrites:   100, stockReloads: 2,
-		writeReps: 2, writeWindow: 500 * time.Millisecond,
+		writeReps: 2, writeWindow: time.Second,
 		catchUpChanges: 5_000, catchUpSearch: "", catchUpReps: 2, // all 122 companies a write
 		followReps: 2, followWindow: 500 * time.Millisecond, followRate: 1000,
 	},
