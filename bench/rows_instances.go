@@ -26,6 +26,7 @@ type writersResult struct {
 	ratios         []float64 // two ÷ one, run by run
 	second         []float64 // the second instance's share of the writes of a 2-instance run
 	p99one, p99two []float64 // seconds
+	cpuOne, cpuTwo []float64 // this process's CPU seconds a write; nil where not measured
 	writes         int
 	failed         map[string]int // failed writes by error code
 }
@@ -46,6 +47,13 @@ func (h *harness) twoWriters() error {
 	h.addSide(sideResult{row: "10", what: "… 2 instances ÷ 1, run by run", unit: unitTimes,
 		on:     sideFigures(rs, func(r *writersResult) figure { return val(median(r.ratios)) }),
 		target: sameTarget("≥ 0.8"), met: sideMet(rs, func(_ int, r *writersResult) bool { return median(r.ratios) >= 0.8 })})
+	h.addSide(sideResult{row: "10", what: "… this process's CPU time a write, 2 instances / 1 (on PostgreSQL without the server's)", unit: unitSeconds,
+		on: sideFigures(rs, func(r *writersResult) figure {
+			if len(r.cpuOne) == 0 {
+				return text("not measured")
+			}
+			return text(unitSeconds.format(median(r.cpuTwo)) + " / " + unitSeconds.format(median(r.cpuOne)))
+		})})
 	h.addSide(sideResult{row: "10", what: "… p99 of a write, 2 instances / 1", unit: unitSeconds,
 		on: sideFigures(rs, func(r *writersResult) figure {
 			return text(unitSeconds.format(median(r.p99two)) + " / " + unitSeconds.format(median(r.p99one)))
@@ -99,6 +107,9 @@ func (h *harness) writersOn(d *sharedDB) (writersResult, error) {
 		r.ratios = append(r.ratios, two.rate/one.rate)
 		r.second = append(r.second, float64(two.byInstance[1])/float64(two.byInstance[0]+two.byInstance[1]))
 		r.p99one, r.p99two = append(r.p99one, one.p99), append(r.p99two, two.p99)
+		if one.cpu > 0 && two.cpu > 0 {
+			r.cpuOne, r.cpuTwo = append(r.cpuOne, one.cpu), append(r.cpuTwo, two.cpu)
+		}
 		r.writes += one.byInstance[0] + two.byInstance[0] + two.byInstance[1]
 	}
 	return r, nil
@@ -109,6 +120,7 @@ type writeRun struct {
 	rate       float64 // successful writes a second
 	p99        float64 // seconds
 	byInstance []int   // successful writes
+	cpu        float64 // this process's CPU seconds a counted write; 0 where not measured
 }
 
 // writeWarmup is how long the clients of a run of row 10 write before
@@ -126,6 +138,15 @@ func (h *harness) writeWindow(ins []*instance, targets []*crmaccess.FixtureOppor
 	var wg sync.WaitGroup
 	start := time.Now().Add(h.writeWarmup())
 	deadline := start.Add(h.cfg.writeWindow)
+	cpuStart := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(time.Until(start))
+		c, ok := processCPU()
+		if !ok {
+			c = -1
+		}
+		cpuStart <- c
+	}()
 	for c := range writeClients {
 		wg.Add(1)
 		fails[c] = map[string]int{}
@@ -156,6 +177,7 @@ func (h *harness) writeWindow(ins []*instance, targets []*crmaccess.FixtureOppor
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpuEnd, _ := processCPU()
 	if err := h.ctx.Err(); err != nil {
 		return writeRun{}, err
 	}
@@ -172,6 +194,9 @@ func (h *harness) writeWindow(ins []*instance, targets []*crmaccess.FixtureOppor
 		return run, errors.New("no write succeeded")
 	}
 	run.rate = float64(len(all)) / elapsed.Seconds()
+	if c0 := <-cpuStart; c0 >= 0 && cpuEnd > c0 {
+		run.cpu = (cpuEnd - c0).Seconds() / float64(len(all))
+	}
 	run.p99 = seconds(percentile(all, 0.99))
 	return run, nil
 }
@@ -179,6 +204,7 @@ func (h *harness) writeWindow(ins []*instance, targets []*crmaccess.FixtureOppor
 // catchUpResult is row 11 on one database.
 type catchUpResult struct {
 	secs, rates  []float64 // the catch-up of each run, and its changes a second
+	cpu          []float64 // this process's CPU time during each catch-up; nil where not measured
 	make         []float64 // the writer's time to make the changes of each run
 	changes      []int
 	writes       int
@@ -208,6 +234,8 @@ func (h *harness) catchUp() error {
 		target: sameTarget("≤ 3 s"), met: sideMet(rs, func(_ int, r *catchUpResult) bool { return median(r.secs) <= 3 })})
 	h.addSide(sideResult{row: "11", what: "… changes applied a second", unit: unitPerSecond,
 		on: sideFigures(rs, func(r *catchUpResult) figure { return val(median(r.rates)) })})
+	h.addSide(sideResult{row: "11", what: "… this process's CPU time during the catch-up (what it needed; the time above is also what the machine let it have)", unit: unitSeconds,
+		on: sideFigures(rs, func(r *catchUpResult) figure { return cpuFigure(r.cpu) })})
 	h.addSide(sideResult{row: "11", what: "… restart instead: a fresh process opens the store and loads the snapshot, at the same state", unit: unitSeconds,
 		on: sideFigures(rs, func(r *catchUpResult) figure { return val(r.restart.Seconds) })})
 	h.addSide(sideResult{row: "11", what: fmt.Sprintf("… the writer's time to make those changes (SetContactsAccess, %s companies a write)", group(float64(writeChanges))), unit: unitSeconds,
@@ -265,9 +293,12 @@ func (h *harness) catchUpOn(d *sharedDB) (catchUpResult, error) {
 		if err != nil {
 			return r, err
 		}
-		d := timeIt(func() { err = c.svc.WaitFor(h.ctx, last) })
+		d, used, measured := timeCPU(func() { err = c.svc.WaitFor(h.ctx, last) })
 		if err != nil {
 			return r, err
+		}
+		if measured {
+			r.cpu = append(r.cpu, used.Seconds())
 		}
 		if got := c.svc.Token(); got != last {
 			return r, fmt.Errorf("caught up to %s, not %s", got, last)
@@ -304,4 +335,12 @@ func sameAnswers(h *harness, a, b *crmaccess.Service, refs []crmaccess.Ref) erro
 		}
 	}
 	return nil
+}
+
+// cpuFigure is the median of CPU times, or "not measured".
+func cpuFigure(secs []float64) figure {
+	if len(secs) == 0 {
+		return text("not measured")
+	}
+	return val(median(secs))
 }
