@@ -78,7 +78,7 @@ var configs = map[string]config{
 		distinct: 10_000_000, baselineDistinct: 500_000,
 		httpRuns: 3, httpWindow: 5 * time.Second, httpMaxRequests: 30_000, httpClients: 16,
 		filterCalls: 3,
-		lagWrites:   300, stockReloads: 2,
+		lagWrites:   300, stockReloads: 1,
 		writeReps: 3, writeWindow: 3 * time.Second,
 		catchUpChanges: 100_000, catchUpSearch: "1", catchUpReps: 3, // 1,111 of the 6,134 companies a write
 		followReps: 3, followWindow: 2 * time.Second, followRate: 1000,
