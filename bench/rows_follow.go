@@ -71,8 +71,8 @@ func (h *harness) followerLag() error {
 		on: sideFigures(rs, func(r *lagResult) figure { return val(r.p50[0] / r.stockSample) })})
 	for _, d := range h.shared {
 		r := rs[slices.Index(databases[:], d.name)]
-		h.note("row 9, %s: %d writes (SetOpportunityAccess by the creator, toggling 64 opportunities between listA and listB), each after a random pause of up to %s whatever the followers have seen; two followers of the same writes in this process, one with the default Options (documented: %s) and one with PollInterval %s, are asked in a loop that yields between rounds whether a user on listB only may read, until each answers every write, and at the end each holds the writer's last token; the anchor is the median of %d LoadPolicy calls of a stock enforcer over %s rule lines in a fresh process, after its first load",
-			d.name, r.writes, lagGap, r.defaultPoll, crmaccess.DefaultPollInterval, len(r.stock.Reloads), group(float64(r.stock.Lines)))
+		h.note("row 9, %s: %d writes (SetOpportunityAccess by the creator, toggling 64 opportunities between listA and listB), each after a random pause of up to %s whatever the followers have seen; two followers of the same writes in this process, one with the default Options (documented: %s) and one with PollInterval %s, are asked in a loop that yields between rounds whether a user on listB only may read, until each answers every write, and at the end each holds the writer's last token; the anchor is a stock enforcer's LoadPolicy over %s rule lines in a fresh process, after its first load (the median of %d)",
+			d.name, r.writes, lagGap, r.defaultPoll, crmaccess.DefaultPollInterval, group(float64(r.stock.Lines)), len(r.stock.Reloads))
 	}
 	return nil
 }
