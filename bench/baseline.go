@@ -44,9 +44,10 @@ func openACL(db *gorm.DB) (*casbin.Enforcer, error) {
 
 // openStockGrouping is the second reference: stock Casbin on crmaccess's
 // own model (object-first grouping lines, empty p) with the default role
-// manager, loaded by gorm-adapter from a crmaccess database.
-func openStockGrouping(db *gorm.DB) (*casbin.Enforcer, error) {
-	a, err := gormadapter.NewAdapterByDB(db)
+// manager, loaded by gorm-adapter from the rule table of a crmaccess
+// database.
+func openStockGrouping(db *gorm.DB, table string) (*casbin.Enforcer, error) {
+	a, err := gormadapter.NewAdapterByDBUseTableName(db, "", table)
 	if err != nil {
 		return nil, fmt.Errorf("gorm-adapter: %w", err)
 	}

@@ -23,12 +23,18 @@ var children = map[string]func(ctx context.Context, a childArgs) (any, error){
 	"distinct-casbin": distinctCasbin,
 	"filter-call":     filterCallChild,
 	"http-filter":     httpFilterChild,
+	"stock-reload":    stockReloadChild,
+	"paced-writer":    pacedWriterChild,
 }
 
-// childArgs are a child's flags: a database and two counts.
+// childArgs are a child's flags: a database (a SQLite file, or with Prefix
+// the tables of that prefix in the PostgreSQL database of
+// CRMACCESS_POSTGRES_DSN), a grant set and two counts.
 type childArgs struct {
-	DB   string
-	N, M int
+	DB     string
+	Prefix string
+	Grants int
+	N, M   int
 }
 
 func runChild(name string, a childArgs) error {
@@ -49,14 +55,40 @@ func (h *harness) child(name string, a childArgs, out any) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(h.ctx, exe, "-child", name, "-db", a.DB, "-n", strconv.Itoa(a.N), "-m", strconv.Itoa(a.M))
 	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = h.progress
+	cmd := h.childCommand(exe, name, a, &stdout)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("child %s: %w", name, err)
 	}
 	return json.Unmarshal(stdout.Bytes(), out)
+}
+
+// startChild starts a child that runs beside the harness; wait returns
+// when it has ended and decodes its answer into out.
+func (h *harness) startChild(name string, a childArgs, out any) (wait func() error, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var stdout bytes.Buffer
+	cmd := h.childCommand(exe, name, a, &stdout)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("child %s: %w", name, err)
+	}
+	return func() error {
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("child %s: %w", name, err)
+		}
+		return json.Unmarshal(stdout.Bytes(), out)
+	}, nil
+}
+
+func (h *harness) childCommand(exe, name string, a childArgs, stdout *bytes.Buffer) *exec.Cmd {
+	cmd := exec.CommandContext(h.ctx, exe, "-child", name, "-db", a.DB, "-prefix", a.Prefix,
+		"-grants", strconv.Itoa(a.Grants), "-n", strconv.Itoa(a.N), "-m", strconv.Itoa(a.M))
+	cmd.Stdout = stdout
+	cmd.Stderr = h.progress
+	return cmd
 }
 
 // liveHeap collects garbage and returns the bytes of live heap objects.

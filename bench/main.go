@@ -1,17 +1,21 @@
 // Command bench is crmaccess's benchmark harness: it builds the data sets
 // (SQLite files in a temporary directory, removed at the end), measures
 // every row of issue 4 for crmaccess and, in the same run, for the baseline
-// (a plain Casbin ACL model through gorm-adapter), and prints one table.
+// (a plain Casbin ACL model through gorm-adapter), and prints one table;
+// then the rows of issue 8 (several instances over one database) on SQLite
+// and, when CRMACCESS_POSTGRES_DSN names a PostgreSQL database, on
+// PostgreSQL, side by side in a second table.
 //
 //	go run ./bench -size full    # 1k, 100k and 1M grants; under 10 minutes on 2 cores
 //	go run ./bench -size small   # the same rows on small data, for CI
 //
 // Rows that measure a cold heap (cold start, distinct checks, the streamed
-// filter answer) run in a fresh child process: the harness re-executes
-// itself with -child.
+// filter answer, stock Casbin's reload) or need a writer in another process
+// run in a child process: the harness re-executes itself with -child.
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -49,6 +53,17 @@ type config struct {
 	httpMaxRequests         int
 	httpClients             int
 	filterCalls             int // row 8
+
+	lagWrites      int           // row 9: writes whose lag is measured
+	stockReloads   int           // row 9: stock Casbin LoadPolicy runs after its first load
+	writeReps      int           // row 10: runs of each configuration
+	writeWindow    time.Duration // row 10
+	catchUpChanges int           // row 11: changes an instance is behind
+	catchUpSearch  string        // row 11: the filter's search (companies whose name has a word starting so)
+	catchUpReps    int           // row 11
+	followReps     int           // row 12: runs with and without writes
+	followWindow   time.Duration // row 12
+	followRate     int           // row 12: changes a second from the other instance
 }
 
 var configs = map[string]config{
@@ -63,6 +78,10 @@ var configs = map[string]config{
 		distinct: 10_000_000, baselineDistinct: 500_000,
 		httpRuns: 3, httpWindow: 5 * time.Second, httpMaxRequests: 30_000, httpClients: 16,
 		filterCalls: 3,
+		lagWrites:   300, stockReloads: 1,
+		writeReps: 3, writeWindow: 3 * time.Second,
+		catchUpChanges: 100_000, catchUpSearch: "1", catchUpReps: 3, // 1,111 of the 6,134 companies a write
+		followReps: 3, followWindow: 2 * time.Second, followRate: 1000,
 	},
 	"small": {
 		name: "small", grants: []int{1_000, 5_000, 20_000}, contacts: 2_000,
@@ -75,6 +94,10 @@ var configs = map[string]config{
 		distinct: 200_000, baselineDistinct: 20_000,
 		httpRuns: 2, httpWindow: time.Second, httpMaxRequests: 2_000, httpClients: 16,
 		filterCalls: 2,
+		lagWrites:   100, stockReloads: 2,
+		writeReps: 2, writeWindow: time.Second,
+		catchUpChanges: 5_000, catchUpSearch: "", catchUpReps: 2, // all 122 companies a write
+		followReps: 2, followWindow: 500 * time.Millisecond, followRate: 1000,
 	},
 }
 
@@ -82,15 +105,17 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
-	rows := flag.String("rows", "", "comma-separated rows to run (1-8); all when empty")
+	rows := flag.String("rows", "", "comma-separated rows to run (1-12); all when empty")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
-	db := flag.String("db", "", "internal: the database of -child")
+	db := flag.String("db", "", "internal: the SQLite database of -child")
+	prefix := flag.String("prefix", "", "internal: the PostgreSQL table prefix of -child (the database is "+postgresDSNVar+"'s)")
+	grants := flag.Int("grants", 0, "internal: the grant set of -child")
 	n := flag.Int("n", 0, "internal: a count for -child")
 	m := flag.Int("m", 0, "internal: a second count for -child")
 	flag.Parse()
 
 	if *child != "" {
-		if err := runChild(*child, childArgs{DB: *db, N: *n, M: *m}); err != nil {
+		if err := runChild(*child, childArgs{DB: *db, Prefix: *prefix, Grants: *grants, N: *n, M: *m}); err != nil {
 			log.Fatalf("child %s: %v", *child, err)
 		}
 		return
@@ -124,22 +149,28 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 
 	h := &harness{ctx: ctx, cfg: cfg, dir: dir, progress: progress, want: want}
 	defer h.close()
+	loadAtStart := loadAverage()
 	h.logf("mode %s, GOMAXPROCS %d, data in a temporary directory", cfg.name, runtime.GOMAXPROCS(0))
 	steps := []struct {
 		rows, name string
 		fn         func() error
 	}{
-		{"1234567", "build the grant data sets", h.buildGrants},
-		{"48", "build the contacts data set", h.buildContacts},
+		{"1,2,3,4,5,6,7,9,10,11,12", "build the grant data sets", h.buildGrants},
+		{"4,8", "build the contacts data set", h.buildContacts},
 		{"5", "row 5, cold start", h.coldStart},
 		{"6", "row 6, distinct checks", h.distinctChecks},
 		{"1", "row 1, read checks", h.readChecks},
 		{"2", "row 2, two goroutines", h.scaling},
 		{"3", "row 3, opportunity access change", h.opportunityChanges},
-		{"123", "release the baseline enforcers", h.releaseBaselines},
+		{"1,2,3", "release the baseline enforcers", h.releaseBaselines},
 		{"7", "row 7, HTTP PUT", h.httpPut},
 		{"4", "row 4, filter call", h.filterCall},
 		{"8", "row 8, HTTP filter call", h.httpFilter},
+		{"9,10,11,12", "several instances: the shared databases", h.openShared},
+		{"9", "row 9, follower lag", h.followerLag},
+		{"12", "row 12, checks while following", h.checksWhileFollowing},
+		{"11", "row 11, catch-up", h.catchUp},
+		{"10", "row 10, writes from two instances", h.twoWriters},
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {
@@ -153,25 +184,57 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 			return err
 		}
 	}
-	slices.SortStableFunc(h.results, func(a, b result) int { return strings.Compare(a.row, b.row) })
+	byRow := func(a, b string) int { return cmp.Compare(rowNumber(a), rowNumber(b)) }
+	slices.SortStableFunc(h.results, func(a, b result) int { return byRow(a.row, b.row) })
+	slices.SortStableFunc(h.sideResults, func(a, b sideResult) int { return byRow(a.row, b.row) })
 	fmt.Fprintf(out, "\ncrmaccess benchmark, %s mode: %s\n\n", cfg.name, h.machine())
-	printTable(out, h.results)
-	fmt.Fprintln(out)
+	if len(h.results) > 0 {
+		printTable(out, h.results)
+		fmt.Fprintln(out)
+	}
+	if len(h.sideResults) > 0 {
+		printSideTable(out, h.sideResults)
+		fmt.Fprintln(out)
+	}
 	// Notes on the data sets first, then by row.
 	slices.SortStableFunc(h.notes, func(a, b string) int { return strings.Compare(noteKey(a), noteKey(b)) })
 	for _, n := range h.notes {
 		fmt.Fprintln(out, "- "+n)
 	}
-	fmt.Fprintf(out, "- whole run: %s\n", time.Since(start).Round(time.Second))
+	fmt.Fprintf(out, "- whole run: %s; load average (1 min) %s at the start, %s at the end, on %d CPUs\n",
+		time.Since(start).Round(time.Second), loadAtStart, loadAverage(), runtime.NumCPU())
 	return nil
+}
+
+// loadAverage is the machine's load average over the last minute: on a
+// shared machine, how many others wanted the CPUs.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	avg, _, _ := strings.Cut(string(b), " ")
+	return avg
 }
 
 // noteKey orders notes: "row N…" by N, others first.
 func noteKey(n string) string {
 	if rest, ok := strings.CutPrefix(n, "row "); ok && rest != "" {
-		return "1" + rest[:1]
+		return fmt.Sprintf("1%04d", rowNumber(rest))
 	}
 	return "0"
+}
+
+// rowNumber is the number a row's name starts with ("10" of "10: …").
+func rowNumber(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = 10*n + int(c-'0')
+	}
+	return n
 }
 
 // harness holds the data sets and the results of one run.
@@ -184,19 +247,22 @@ type harness struct {
 
 	grants       []*grantSet
 	contactsPath string
+	shared       []*sharedDB // rows 9 to 12: SQLite, then PostgreSQL when configured
 	sqliteV      string
 	stock        *distinctResult // row 6's stock Casbin, a reference for rows 1 and 2
 
-	results []result
-	notes   []string
+	results     []result
+	sideResults []sideResult // rows 9 to 12
+	notes       []string
 }
 
+// wants reports whether any of the comma-separated rows was asked for.
 func (h *harness) wants(rows string) bool {
 	if len(h.want) == 0 {
 		return true
 	}
-	for _, r := range rows {
-		if h.want[string(r)] {
+	for _, r := range strings.Split(rows, ",") {
+		if h.want[r] {
 			return true
 		}
 	}
@@ -207,7 +273,8 @@ func (h *harness) logf(format string, args ...any) {
 	fmt.Fprintf(h.progress, "bench: "+format+"\n", args...)
 }
 
-func (h *harness) add(r result) { h.results = append(h.results, r) }
+func (h *harness) add(r result)         { h.results = append(h.results, r) }
+func (h *harness) addSide(r sideResult) { h.sideResults = append(h.sideResults, r) }
 func (h *harness) note(format string, args ...any) {
 	h.notes = append(h.notes, fmt.Sprintf(format, args...))
 }
@@ -218,6 +285,9 @@ func (h *harness) path(name string) string { return filepath.Join(h.dir, name) }
 func (h *harness) large() *grantSet { return h.grants[len(h.grants)-1] }
 
 func (h *harness) close() {
+	for _, d := range h.shared {
+		d.close()
+	}
 	for _, g := range h.grants {
 		g.close()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/bench/dataset"
 	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
 )
 
 // coldResult is what a cold-start child reports.
@@ -19,18 +20,18 @@ type coldResult struct {
 	HeapBytes uint64  `json:"heapBytes"` // live heap after GC, everything loaded
 }
 
-// coldCRM opens a crmaccess database and loads its rules: storage.Open,
-// policy.New, crmaccess.NewService.
+// coldCRM opens a crmaccess database and loads its rules: storage.Open (or
+// storage.New over PostgreSQL), policy.New, crmaccess.NewService.
 func coldCRM(ctx context.Context, a childArgs) (any, error) {
 	t := time.Now()
-	st, svc, err := newService(ctx, a.DB)
+	in, err := openInstance(ctx, a, 0)
 	if err != nil {
 		return nil, err
 	}
 	d := time.Since(t)
 	heap := liveHeap()
-	runtime.KeepAlive(svc)
-	st.Close()
+	runtime.KeepAlive(in.svc)
+	in.close()
 	return coldResult{Seconds: d.Seconds(), HeapBytes: heap}, nil
 }
 
@@ -149,7 +150,7 @@ func distinctCasbin(ctx context.Context, a childArgs) (any, error) {
 		return nil, err
 	}
 	defer closeGorm(db)
-	e, err := openStockGrouping(db)
+	e, err := openStockGrouping(db, storage.DefaultRuleTable)
 	if err != nil {
 		return nil, err
 	}

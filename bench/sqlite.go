@@ -56,6 +56,16 @@ func sqliteVersion(db *gorm.DB) string {
 	return v
 }
 
+// sqliteVersionOf opens the database at path to ask its SQLite version.
+func sqliteVersionOf(path string) (string, error) {
+	db, err := openGorm(path)
+	if err != nil {
+		return "", err
+	}
+	defer closeGorm(db)
+	return sqliteVersion(db), nil
+}
+
 // ruleRow is one line of gorm-adapter's table with two values.
 type ruleRow struct{ ptype, v0, v1 string }
 

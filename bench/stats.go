@@ -35,3 +35,14 @@ func timeIt(fn func()) time.Duration {
 	fn()
 	return time.Since(t)
 }
+
+// timeCPU returns how long fn took and the CPU time this process used
+// meanwhile; cpu is false where processCPU is not measured.
+func timeCPU(fn func()) (wall, used time.Duration, cpu bool) {
+	c0, ok0 := processCPU()
+	t := time.Now()
+	fn()
+	wall = time.Since(t)
+	c1, ok1 := processCPU()
+	return wall, c1 - c0, ok0 && ok1
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -134,4 +135,41 @@ func yes(ok bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// databases are the columns of the several-instance table.
+var databases = [2]string{"SQLite", "PostgreSQL"}
+
+// sideResult is one line of the several-instance table (rows 9 to 12):
+// one figure on each database, measured in the same run.
+type sideResult struct {
+	row    string
+	what   string
+	unit   unit
+	on     [2]figure // by databases; a database not run shows "not run"
+	target [2]string // by databases; "" when the line has no target
+	met    [2]string // "yes", "no", or ""
+}
+
+// sameTarget is a target for both databases.
+func sameTarget(t string) [2]string { return [2]string{t, t} }
+
+// printSideTable writes the several-instance results as one Markdown
+// table, SQLite and PostgreSQL side by side.
+func printSideTable(w io.Writer, results []sideResult) {
+	fmt.Fprintf(w, "| row | figure | %s | %s | target | met |\n", databases[0], databases[1])
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, r := range results {
+		line := result{unit: r.unit}
+		target := r.target[0]
+		if r.target[1] != r.target[0] {
+			target = r.target[0] + " / " + r.target[1]
+		}
+		met := "—"
+		if r.met[0] != "" || r.met[1] != "" {
+			met = cmp.Or(r.met[0], "—") + " / " + cmp.Or(r.met[1], "—")
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", r.row, r.what, line.cell(r.on[0]), line.cell(r.on[1]),
+			cmp.Or(target, "—"), met)
+	}
 }
