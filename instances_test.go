@@ -341,7 +341,9 @@ func TestLifecycleAcrossInstances(t *testing.T) {
 			func() (crmaccess.Token, error) { return a.DeleteOpportunity(ctx, alice, 1) },
 			func() (crmaccess.Token, error) { return a.DeleteContact(ctx, admin, 5) },
 			func() (crmaccess.Token, error) { return a.RemoveUser(ctx, admin, dave) },
-			func() (crmaccess.Token, error) { return a.PutUser(ctx, admin, crmaccess.User{ID: erin, DisplayName: "Erin"}) },
+			func() (crmaccess.Token, error) {
+				return a.PutUser(ctx, admin, crmaccess.User{ID: erin, DisplayName: "Erin"})
+			},
 			func() (crmaccess.Token, error) { return a.Upsert(ctx, portalFixture(t)) },
 		}
 		for i, step := range steps {
