@@ -13,7 +13,7 @@ import (
 // ends. An error leaves memory as it was and marks it stale (catchUp), so
 // that the next decision catches up itself and reports what fails; the
 // next round tries again.
-func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan struct{}) {
+func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan int64) {
 	defer s.following.Done()
 	t := time.NewTicker(poll)
 	defer t.Stop()
@@ -22,7 +22,10 @@ func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan st
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-wake:
+		case pos := <-wake:
+			if pos > 0 && pos <= s.applied.Load() && !s.stale.Load() {
+				continue // this instance's own write, or one it already holds
+			}
 		}
 		_ = s.catchUp(ctx, s.base) // a failure marks memory stale
 

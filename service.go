@@ -108,18 +108,12 @@ const loadChunk = 10_000
 func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options) (*Service, error) {
 	s := &Service{store: store, instance: &instance{base: store, auth: auth, now: time.Now,
 		maxList: DefaultMaxListLength, advanced: make(chan struct{})}}
-	poll := DefaultPollInterval
-	notifier, notifies := store.(Notifier)
-	if notifies {
-		poll = DefaultNotifiedPollInterval
-	}
+	var poll time.Duration
 	if opts != nil {
 		if opts.Now != nil {
 			s.now = opts.Now
 		}
-		if opts.PollInterval != 0 {
-			poll = opts.PollInterval
-		}
+		poll = opts.PollInterval
 		if opts.MaxListLength > 0 {
 			s.maxList = opts.MaxListLength
 		}
@@ -127,21 +121,29 @@ func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
-	if poll > 0 {
-		followCtx, stop := context.WithCancel(context.Background())
-		s.stopFollowing = stop
-		var wake <-chan struct{}
-		if notifies {
-			ch, err := notifier.Notify(followCtx)
-			if err != nil {
-				stop()
-				return nil, Internal(err)
-			}
-			wake = ch
-		}
-		s.following.Add(1)
-		go s.follow(followCtx, poll, wake)
+	if poll < 0 {
+		return s, nil
 	}
+	followCtx, stop := context.WithCancel(context.Background())
+	s.stopFollowing = stop
+	var wake <-chan int64
+	if notifier, ok := store.(Notifier); ok {
+		ch, err := notifier.Notify(followCtx)
+		if err != nil {
+			stop()
+			return nil, Internal(err)
+		}
+		wake = ch
+	}
+	if poll == 0 {
+		// Polling is only the fallback where the store wakes the follower.
+		poll = DefaultPollInterval
+		if wake != nil {
+			poll = DefaultNotifiedPollInterval
+		}
+	}
+	s.following.Add(1)
+	go s.follow(followCtx, poll, wake)
 	return s, nil
 }
 

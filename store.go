@@ -72,13 +72,16 @@ type Store interface {
 	Update(ctx context.Context, build func(ctx context.Context, tx Reader, head int64) (*Batch, error)) (position int64, err error)
 }
 
-// Notifier is an optional capability of a Store: a wake-up when another
-// process may have appended to the log (PostgreSQL's LISTEN/NOTIFY). The
-// Service polls the log as well, so a missed wake-up only costs latency.
+// Notifier is an optional capability of a Store: a wake-up when a process
+// appended to the log (PostgreSQL's LISTEN/NOTIFY). The Service polls the
+// log as well, so a missed wake-up only costs latency.
 type Notifier interface {
-	// Notify sends on the returned channel (without blocking; wake-ups may
-	// merge) whenever the log may have grown, until ctx ends.
-	Notify(ctx context.Context) (<-chan struct{}, error)
+	// Notify sends on the returned channel, until ctx ends, the position of
+	// each entry appended to the log, or 0 when the log may have grown by
+	// entries it cannot name (after a lost connection). Sends do not block:
+	// pending positions merge into the newest. A nil channel means this
+	// store sends no wake-ups (the Service then polls often).
+	Notify(ctx context.Context) (<-chan int64, error)
 }
 
 // Rule is one line of the policy store in the encoding of the policy

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -11,20 +12,29 @@ import (
 
 var _ crmaccess.Notifier = (*Store)(nil)
 
-// Notify wakes the caller whenever a write of any process commits: on
+// Notify sends the position of every write any process commits: on
 // PostgreSQL (through pgx) it LISTENs on a connection of its own to the
-// channel Update notifies; elsewhere it returns a nil channel and the
-// caller relies on polling. A lost connection is opened again after a
-// pause; a wake-up is sent then, since notifications may have been missed.
-func (s *Store) Notify(ctx context.Context) (<-chan struct{}, error) {
+// channel Update notifies (the payload is the position); elsewhere it
+// returns a nil channel and the caller relies on polling. A lost
+// connection is opened again after a pause; 0 is sent then, since
+// notifications may have been missed.
+func (s *Store) Notify(ctx context.Context) (<-chan int64, error) {
 	if !s.d.postgres() {
 		return nil, nil
 	}
-	wake := make(chan struct{}, 1)
-	send := func() {
-		select {
-		case wake <- struct{}{}:
-		default: // a wake-up is already pending
+	wake := make(chan int64, 1)
+	send := func(pos int64) {
+		for {
+			select {
+			case wake <- pos:
+				return
+			case pending := <-wake: // merge: the newest, or 0 (unknown) if either is
+				if pending == 0 || pos == 0 {
+					pos = 0
+				} else {
+					pos = max(pos, pending)
+				}
+			}
 		}
 	}
 	go func() {
@@ -33,7 +43,7 @@ func (s *Store) Notify(ctx context.Context) (<-chan struct{}, error) {
 			if ctx.Err() != nil || err == errNotPgx {
 				return
 			}
-			send()
+			send(0)
 			select {
 			case <-ctx.Done():
 			case <-time.After(100 * time.Millisecond):
@@ -46,7 +56,7 @@ func (s *Store) Notify(ctx context.Context) (<-chan struct{}, error) {
 var errNotPgx = crmaccess.Errorf(crmaccess.EINTERNAL, "storage: LISTEN needs the pgx driver")
 
 // listen holds one connection LISTENing until ctx ends or it fails.
-func (s *Store) listen(ctx context.Context, send func()) error {
+func (s *Store) listen(ctx context.Context, send func(int64)) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -64,12 +74,17 @@ func (s *Store) listen(ctx context.Context, send func()) error {
 		// The connection goes back to the pool when this ends: stop
 		// listening on it first (ctx may be over).
 		defer pc.Exec(context.WithoutCancel(ctx), `UNLISTEN `+s.t.log) //nolint:errcheck // best effort
-		send()                                                         // writes may have committed before LISTEN took effect
+		send(0)                                                        // writes may have committed before LISTEN took effect
 		for {
-			if _, err := pc.WaitForNotification(ctx); err != nil {
+			n, err := pc.WaitForNotification(ctx)
+			if err != nil {
 				return err
 			}
-			send()
+			pos, err := strconv.ParseInt(n.Payload, 10, 64)
+			if err != nil {
+				pos = 0 // not ours to name: read the log
+			}
+			send(pos)
 		}
 	})
 }
