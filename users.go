@@ -78,36 +78,19 @@ func (s *Service) PutUser(ctx context.Context, actorID string, u User) (Token, e
 // Errors: EUNAUTHORIZED (actor), EINVALID (not a GUID, not a known user),
 // EUNAVAILABLE, EINTERNAL.
 func (s *Service) SetUserActive(ctx context.Context, actorID, user string, active bool) (Token, error) {
-	a, err := actor(actorID)
-	if err != nil {
-		return "", err
-	}
-	id, err := ParseGUID(user)
-	if err != nil {
-		return "", Errorf(EINVALID, "user %q is not a GUID", user)
-	}
 	status := UserInactive
 	if active {
 		status = UserActive
 	}
-	return s.update(ctx, a, func(ctx context.Context, tx Reader) (*Batch, error) {
-		before := s.userState(id)
-		if before.Status == UserUnknown {
-			return nil, Errorf(EINVALID, "user %s is not a known user", id)
-		}
+	return s.updateKnownUser(ctx, actorID, user, func(a string, u User, before AccessState) (*Batch, error) {
 		if before.Status == status {
 			return nil, nil
 		}
-		found, err := tx.Users(ctx, []string{id})
-		if err != nil || len(found) == 0 {
-			return nil, Internal(err)
-		}
 		after := before
 		after.Status = status
-		u := found[0]
 		u.Status = status
 		return &Batch{Kind: EntryRecord, UpdateUsers: []User{u},
-			Changes: []Change{{At: s.now(), Actor: a, User: id, Before: before, After: after}}}, nil
+			Changes: []Change{{At: s.now(), Actor: a, User: u.ID, Before: before, After: after}}}, nil
 	})
 }
 
@@ -119,25 +102,9 @@ func (s *Service) SetUserActive(ctx context.Context, actorID, user string, activ
 // Errors: EUNAUTHORIZED (actor), EINVALID (not a GUID, not a known user),
 // EUNAVAILABLE, EINTERNAL.
 func (s *Service) RemoveUser(ctx context.Context, actorID, user string) (Token, error) {
-	a, err := actor(actorID)
-	if err != nil {
-		return "", err
-	}
-	id, err := ParseGUID(user)
-	if err != nil {
-		return "", Errorf(EINVALID, "user %q is not a GUID", user)
-	}
-	return s.update(ctx, a, func(ctx context.Context, tx Reader) (*Batch, error) {
-		before := s.userState(id)
-		if before.Status == UserUnknown {
-			return nil, Errorf(EINVALID, "user %s is not a known user", id)
-		}
-		found, err := tx.Users(ctx, []string{id})
-		if err != nil || len(found) == 0 {
-			return nil, Internal(err)
-		}
+	return s.updateKnownUser(ctx, actorID, user, func(a string, u User, before AccessState) (*Batch, error) {
 		now := s.now()
-		u := found[0]
+		id := u.ID
 		u.Status = UserUnknown
 		b := &Batch{Kind: EntryRecord, UpdateUsers: []User{u},
 			Changes: []Change{{At: now, Actor: a, User: id, Before: before, After: AccessState{}}}}
@@ -153,6 +120,30 @@ func (s *Service) RemoveUser(ctx context.Context, actorID, user string) (Token, 
 			b.Changes = append(b.Changes, Change{At: now, Actor: a, Entity: ref, Before: st, After: after})
 		}
 		return b, nil
+	})
+}
+
+// updateKnownUser runs a write about a known user: build gets the actor,
+// the user's stored row and its state in memory, and returns the batch.
+func (s *Service) updateKnownUser(ctx context.Context, actorID, user string, build func(actor string, u User, before AccessState) (*Batch, error)) (Token, error) {
+	a, err := actor(actorID)
+	if err != nil {
+		return "", err
+	}
+	id, err := ParseGUID(user)
+	if err != nil {
+		return "", Errorf(EINVALID, "user %q is not a GUID", user)
+	}
+	return s.update(ctx, a, func(ctx context.Context, tx Reader) (*Batch, error) {
+		before := s.userState(id)
+		if before.Status == UserUnknown {
+			return nil, Errorf(EINVALID, "user %s is not a known user", id)
+		}
+		found, err := tx.Users(ctx, []string{id})
+		if err != nil || len(found) == 0 {
+			return nil, Internal(err)
+		}
+		return build(a, found[0], before)
 	})
 }
 
