@@ -95,6 +95,7 @@ func (g *Engine) Replace(load func(add func([]crmaccess.Rule) error) error) erro
 	if err != nil {
 		return err
 	}
+	x.tallyAll()
 	g.x.Store(x)
 	g.resetCasbin()
 	return nil
@@ -130,12 +131,19 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 		x.release(rm)
 		return err
 	}
+	keys := touched(rm, ad)
 	x.lockAll()
+	for _, k := range keys {
+		x.tallyRecord(k, -1)
+	}
 	for _, e := range rm {
 		x.remove(e)
 	}
 	for _, e := range ad {
 		x.add(e)
+	}
+	for _, k := range keys {
+		x.tallyRecord(k, 1)
 	}
 	x.unlockAll()
 	// Parsing interned every user named; forget those no line names now.

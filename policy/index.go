@@ -67,6 +67,9 @@ type index struct {
 	// admins is replaced, never changed, so checks read it without a lock;
 	// writers build the next set under lockAll.
 	admins atomic.Pointer[map[uint32]bool]
+
+	// tally counts the records lines grant each user (tally.go).
+	tally tallies
 }
 
 func newIndex() *index {
