@@ -48,6 +48,10 @@ type Store interface {
 	Users(ctx context.Context, ids []string) ([]User, error)
 	// Stages returns the stages of ids that exist, in ascending id order.
 	Stages(ctx context.Context, ids []int64) ([]Stage, error)
+	// RecordIDs returns the ids of the stored records of kind above after,
+	// ascending, at most limit (> 0), and how many records of kind there
+	// are in all, both read in one consistent state.
+	RecordIDs(ctx context.Context, kind Kind, after int64, limit int) (ids []int64, total int, err error)
 	// Changes returns the change records of one record (or, with a zero Ref
 	// and a user id, of one user's admin role), oldest first.
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)

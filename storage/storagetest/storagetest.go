@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crmaccess.Store) {
 		{"UpdateBuildReadsCommittedStateAndItsErrorRollsBack", testUpdateBuild},
 		{"UpdatesSerializeOnTheWriterLock", testUpdatesSerialize},
 		{"SnapshotReturnsThePositionOfItsRules", testSnapshotPosition},
+		{"RecordIDsPageInIDOrderWithTheTotal", testRecordIDs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore) })
