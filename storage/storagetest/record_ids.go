@@ -66,6 +66,14 @@ func testRecordIDs(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 	if page, _, err := s.RecordIDs(ctx, crmaccess.KindOpportunity, 3, 2); err != nil || !slices.Equal(page, []int64{7, 64}) {
 		t.Errorf("after 3, 2 ids: %v, %v", page, err)
 	}
+	// A later write shows in the next page and total.
+	commit(t, s, &crmaccess.Batch{Opportunities: []crmaccess.Opportunity{{ID: 4, Title: "o"}}})
+	if page, total, err := s.RecordIDs(ctx, crmaccess.KindOpportunity, 3, 2); err != nil || !slices.Equal(page, []int64{4, 7}) || total != len(opportunityIDs)+1 {
+		t.Errorf("after another write: %v, total %d, %v", page, total, err)
+	}
+	if page, total, err := s.RecordIDs(ctx, crmaccess.KindContact, 0, 10); err != nil || len(page) != len(contactIDs) || total != len(contactIDs) {
+		t.Errorf("contacts after another write: %v, total %d, %v", page, total, err)
+	}
 	_, _, err = s.RecordIDs(ctx, "deal", 0, 10)
 	wantCode(t, err, crmaccess.EINVALID, "an unknown kind")
 	_, _, err = s.RecordIDs(ctx, crmaccess.KindContact, 0, 0)
