@@ -176,3 +176,60 @@ func TestGrantedRefusesBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// A write becomes visible to Granted all at once: while records move
+// between two states, every answer is one state's ids with that state's
+// total, never a mix.
+func TestGrantedDuringWrites(t *testing.T) {
+	eng := newEngine(t)
+	state := func(first bool) []crmaccess.Rule {
+		var rules []crmaccess.Rule
+		for id := int64(1); id <= 200; id++ {
+			o := crmaccess.Opportunity{ID: id, IsPrivate: true}
+			if (id%2 == 0) == first {
+				o.AccessList = []string{user(1)}
+			}
+			if id > 150 && first {
+				o.ID = id << 30 // far ids come and go
+			}
+			rules = append(rules, policy.OpportunityRules(&o)...)
+		}
+		return rules
+	}
+	a, b := state(true), state(false)
+	if err := eng.Load(a); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		from, to := a, b
+		for range 100 {
+			if err := eng.Apply(from, to); err != nil {
+				t.Error(err)
+				return
+			}
+			from, to = to, from
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		ids, total, err := eng.Granted(user(1), crmaccess.KindOpportunity, crmaccess.ActionRead, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		even := len(ids) > 0 && ids[0]%2 == 0
+		for _, id := range ids {
+			if (id%2 == 0) != even || id > 1<<30 && !even {
+				t.Fatalf("a mix of two states: %v", ids)
+			}
+		}
+		if total != len(ids) || total != 100 {
+			t.Fatalf("%d ids, total %d", len(ids), total)
+		}
+	}
+}

@@ -28,6 +28,9 @@ import (
 // the scope keeps records the user may see, and an admin sees every record,
 // not every id.
 //
+// The scope ANDs its condition to the query's; a condition the host adds
+// with Or widens the query past it, as with any scope.
+//
 // idColumn is a qualified column, "table.column" or "schema.table.column",
 // in identifier characters (it is written into the SQL; its table or alias
 // may not start with crmaccess_, the scope's own aliases). user is a
