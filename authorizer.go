@@ -33,6 +33,11 @@ type Authorizer interface {
 	ListedOn(user string) []Ref
 	// Decide answers whether user may do action on the record, and why.
 	Decide(user string, ref Ref, action Action) (Decision, error)
+	// Granted lists the records of kind whose rules (a public marker or a
+	// rule naming user) let user do action: what Decide allows a user who
+	// is not an admin. The ids above after, ascending, at most limit, and
+	// how many there are in all, from one state.
+	Granted(user string, kind Kind, action Action, after int64, limit int) (ids []int64, total int, err error)
 }
 
 // Action is what a user wants to do with a record.

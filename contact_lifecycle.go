@@ -2,14 +2,14 @@ package crmaccess
 
 import (
 	"context"
-	"slices"
 )
 
 // CreateContact creates contact c (the host's record id in c.ID), a person
 // or a company, created by the actor whatever c.CreateBy says. Its access
 // is c.ShareType with c.ManagerList as managers (managers only count while
-// it is private or shared read-only; the zero ShareType, ShareNone, makes
-// it private to them and the admins). The access goes into the change log.
+// it is private or shared read-only, and are dropped from a contact shared
+// read-write; the zero ShareType, ShareNone, makes it private to them and
+// the admins). The access goes into the change log.
 //
 // Errors: EUNAUTHORIZED, EINVALID (id <= 0, a field or reference that is
 // not valid), ECONFLICT (the id is taken), EUNAVAILABLE, EINTERNAL.
@@ -26,6 +26,9 @@ func (s *Service) CreateContact(ctx context.Context, actorID string, c Contact) 
 	}
 	if c.ManagerList, err = s.parseList("managerList", c.ManagerList); err != nil {
 		return nil, err
+	}
+	if c.ShareType == ShareReadWrite {
+		c.ManagerList = nil // everyone may edit it: managers add nothing (as SetContactsAccess)
 	}
 	if err := normalizeContact(&c); err != nil {
 		return nil, err
@@ -47,7 +50,8 @@ func (s *Service) CreateContact(ctx context.Context, actorID string, c Contact) 
 		if err := s.knownUsers("managerList", c.ManagerList); err != nil {
 			return nil, err
 		}
-		after := AccessState{IsPrivate: c.ShareType == ShareNone, ShareType: c.ShareType, List: c.ManagerList}
+		after := AccessState{IsPrivate: c.ShareType == ShareNone, ShareType: c.ShareType, List: sortedList(c.ManagerList)}
+		c.ManagerList = after.List // the answer shows what this write set
 		return &Batch{Kind: EntryRecord, Contacts: []Contact{c},
 			Changes: []Change{{At: s.now(), Actor: u, Entity: ref, Before: s.auth.Access(ref), After: after}}}, nil
 	})
@@ -81,6 +85,8 @@ func (s *Service) UpdateContact(ctx context.Context, actorID string, c Contact) 
 			return nil, err
 		}
 		c.IsCompany, c.CreateBy, c.Created = stored.IsCompany, stored.CreateBy, stored.Created
+		st := s.auth.Access(ContactRef(c.ID))
+		c.ShareType, c.ManagerList = st.ShareType, st.List // the answer shows the state of this write
 		if err := checkCompany(ctx, tx, &c); err != nil {
 			return nil, err
 		}
@@ -170,11 +176,9 @@ func normalizeContact(c *Contact) error {
 	return checkTags(c.Tags)
 }
 
-// contactResult renders c, with the access memory holds now, for u.
+// contactResult renders c, with the access its write left, for u.
 func (s *Service) contactResult(u string, c Contact, tok Token) (*ContactResult, error) {
 	ref := ContactRef(c.ID)
-	st := s.auth.Access(ref)
-	c.ShareType, c.ManagerList = st.ShareType, slices.Clone(st.List)
 	r := &ContactResult{Contact: c, Token: tok}
 	var err error
 	if r.CanEdit, err = s.allowed(u, ref, ActionEdit); err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -49,7 +50,10 @@ func openFaultPortal(t *testing.T, path string, opts *storage.Options) *faultPor
 	if err != nil {
 		t.Fatalf("storage.New: %v", err)
 	}
-	return &faultPortal{Service: serviceOver(t, st), in: in, path: path}
+	// No following in the background: its reads of the log would take the
+	// faults meant for the write (the write still catches up itself).
+	svc := serviceWith(t, st, &crmaccess.Options{Now: func() time.Time { return testNow }, PollInterval: -1})
+	return &faultPortal{Service: svc, in: in, path: path}
 }
 
 // serviceState is what a service holds in memory: every decision of the

@@ -225,6 +225,9 @@ func (f *Fixture) check() *fixtureProblem {
 		if p := guids("contacts", i, "managerList", &c.ManagerList); p != nil {
 			return p
 		}
+		if (c.ShareType == nil || *c.ShareType == ShareReadWrite) && len(c.ManagerList) > 0 {
+			return problem("contacts", i, "managerList", "a contact shared read-write has no managerList")
+		}
 	}
 	opps := map[int64]bool{}
 	for i := range f.Opportunities {

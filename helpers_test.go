@@ -56,11 +56,17 @@ func openPortal(t testing.TB, path string) *portal {
 // serviceOver starts a service, with the test clock, over a store as it is.
 func serviceOver(t testing.TB, st crmaccess.Store) *crmaccess.Service {
 	t.Helper()
+	return serviceWith(t, st, &crmaccess.Options{Now: func() time.Time { return testNow }})
+}
+
+// serviceWith starts a service with opts over a store as it is.
+func serviceWith(t testing.TB, st crmaccess.Store, opts *crmaccess.Options) *crmaccess.Service {
+	t.Helper()
 	eng, err := policy.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := crmaccess.NewService(context.Background(), st, eng, &crmaccess.Options{Now: func() time.Time { return testNow }})
+	svc, err := crmaccess.NewService(context.Background(), st, eng, opts)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}

@@ -53,7 +53,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, actorID string, o Oppor
 		}
 		before := s.auth.Access(ref)
 		after := opportunityAccess(AccessState{Creator: o.CreateBy, Responsible: o.Responsible}, u, isPrivate, list)
-		o.IsPrivate, o.AccessList = after.IsPrivate, after.List
+		o.IsPrivate, o.AccessList = after.IsPrivate, after.List // the answer shows what this write set
 		return &Batch{Kind: EntryRecord, Opportunities: []Opportunity{o},
 			Changes: []Change{{At: s.now(), Actor: u, Entity: ref, Before: before, After: after}}}, nil
 	})
@@ -97,8 +97,10 @@ func (s *Service) UpdateOpportunity(ctx context.Context, actorID string, o Oppor
 			return nil, err
 		}
 		o.CreateBy, o.Created = stored.CreateBy, stored.Created
+		before := s.auth.Access(ref)
+		o.IsPrivate, o.AccessList = before.IsPrivate, before.List // the answer shows the state of this write
 		b := &Batch{Kind: EntryRecord, UpdateOpportunities: []Opportunity{o}}
-		if before := s.auth.Access(ref); before.Responsible != o.Responsible {
+		if before.Responsible != o.Responsible {
 			after := before
 			after.Responsible = o.Responsible
 			b.Changes = []Change{{At: s.now(), Actor: u, Entity: ref, Before: before, After: after}}
@@ -214,11 +216,9 @@ func checkTags(tags []string) error {
 	return nil
 }
 
-// opportunityResult renders o, with the access memory holds now, for u.
+// opportunityResult renders o, with the access its write left, for u.
 func (s *Service) opportunityResult(u string, o Opportunity, tok Token) (*OpportunityResult, error) {
 	ref := OpportunityRef(o.ID)
-	st := s.auth.Access(ref)
-	o.IsPrivate, o.AccessList = st.IsPrivate, st.List
 	canEdit, err := s.allowed(u, ref, ActionEdit)
 	if err != nil {
 		return nil, err

@@ -51,6 +51,10 @@ type Reader interface {
 // storage/storagetest holds the conformance suite every Store must pass.
 type Store interface {
 	Reader
+	// RecordIDs returns the ids of the stored records of kind above after,
+	// ascending, at most limit (> 0), and how many records of kind there
+	// are in all, both read in one consistent state.
+	RecordIDs(ctx context.Context, kind Kind, after int64, limit int) (ids []int64, total int, err error)
 	// Changes returns the change records of one record (or, with a zero Ref
 	// and a user id, of one user's admin role), oldest first.
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)

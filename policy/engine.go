@@ -98,6 +98,7 @@ func (g *Engine) Replace(load func(add func([]crmaccess.Rule) error) error) erro
 	if err != nil {
 		return err
 	}
+	x.tallyAll()
 	g.x.Store(x)
 	g.resetCasbin()
 	return nil
@@ -133,7 +134,11 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 		x.release(rm)
 		return err
 	}
+	keys := touched(rm, ad)
 	x.lockAll()
+	for _, k := range keys {
+		x.tallyRecord(k, -1)
+	}
 	for _, e := range rm {
 		x.remove(e)
 	}
@@ -141,6 +146,9 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 		x.add(e)
 	}
 	x.publishRoles()
+	for _, k := range keys {
+		x.tallyRecord(k, 1)
+	}
 	x.unlockAll()
 	// Parsing interned every user named; forget those no line names now.
 	x.release(rm)

@@ -69,6 +69,9 @@ type index struct {
 	// copy, under lockAll.
 	roles     atomic.Pointer[map[uint32]uint8]
 	nextRoles map[uint32]uint8
+
+	// tally counts the records lines grant each user (tally.go).
+	tally tallies
 }
 
 func newIndex() *index {

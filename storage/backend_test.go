@@ -24,10 +24,10 @@ type backend struct {
 	// open returns a fresh database (SQLite: a new file; PostgreSQL: the
 	// shared database) and a table prefix no other test uses; cleanup
 	// (closing, dropping the prefix's tables) is registered on t.
-	open func(t *testing.T) (db *gorm.DB, prefix string)
+	open func(t testing.TB) (db *gorm.DB, prefix string)
 }
 
-func backends(t *testing.T) []backend {
+func backends(t testing.TB) []backend {
 	t.Helper()
 	bs := []backend{{name: "sqlite", open: openSQLite}}
 	if os.Getenv(postgresDSNVar) != "" {
@@ -43,7 +43,7 @@ var quiet = &gorm.Config{Logger: logger.Discard}
 
 // openSQLite opens a new SQLite file as a caller would, with go-sqlite3's
 // defaults (deferred transactions, no busy timeout).
-func openSQLite(t *testing.T) (*gorm.DB, string) {
+func openSQLite(t testing.TB) (*gorm.DB, string) {
 	t.Helper()
 	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "caller.db")), quiet)
 	if err != nil {
@@ -55,7 +55,7 @@ func openSQLite(t *testing.T) (*gorm.DB, string) {
 
 // openPostgres connects to the shared PostgreSQL database and drops the
 // tables of a fresh prefix when the test ends.
-func openPostgres(t *testing.T) (*gorm.DB, string) {
+func openPostgres(t testing.TB) (*gorm.DB, string) {
 	t.Helper()
 	db, err := gorm.Open(postgres.Open(os.Getenv(postgresDSNVar)), quiet)
 	if err != nil {
@@ -67,7 +67,7 @@ func openPostgres(t *testing.T) (*gorm.DB, string) {
 	return db, prefix
 }
 
-func uniquePrefix(t *testing.T) string {
+func uniquePrefix(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
@@ -78,7 +78,7 @@ func uniquePrefix(t *testing.T) string {
 
 // dropPrefixed drops every table of the current schema whose name starts
 // with prefix.
-func dropPrefixed(t *testing.T, db *gorm.DB, prefix string) {
+func dropPrefixed(t testing.TB, db *gorm.DB, prefix string) {
 	t.Helper()
 	var names []string
 	if err := db.Raw(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND left(tablename, ?) = ?`,
@@ -93,7 +93,7 @@ func dropPrefixed(t *testing.T, db *gorm.DB, prefix string) {
 	}
 }
 
-func closeOnCleanup(t *testing.T, db *gorm.DB) {
+func closeOnCleanup(t testing.TB, db *gorm.DB) {
 	t.Helper()
 	sqlDB, err := db.DB()
 	if err != nil {

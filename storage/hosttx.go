@@ -73,3 +73,8 @@ func (t *txStore) Update(ctx context.Context, build func(context.Context, crmacc
 	}
 	return pos, nil
 }
+
+// RecordIDs reads the committed state, outside the host's transaction.
+func (t *txStore) RecordIDs(ctx context.Context, kind crmaccess.Kind, after int64, limit int) ([]int64, int, error) {
+	return t.s.RecordIDs(ctx, kind, after, limit)
+}

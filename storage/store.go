@@ -50,6 +50,8 @@ type Store struct {
 	t         tables
 	batchSize int
 	owned     bool // the Store opened db and closes it
+
+	totals recordTotals // RecordIDs' counts, by log position
 }
 
 var _ crmaccess.Store = (*Store)(nil)

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crmaccess.Store) {
 		{"UpdatesSerializeOnTheWriterLock", testUpdatesSerialize},
 		{"SnapshotReturnsThePositionOfItsRules", testSnapshotPosition},
 		{"RecordsReplacedAndDeleted", testRecordsReplacedAndDeleted},
+		{"RecordIDsPageInIDOrderWithTheTotal", testRecordIDs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore) })
