@@ -31,6 +31,14 @@ type Reader interface {
 	// (Members and Tags filled, AccessList empty) in ascending id order. The
 	// filter is valid.
 	FindOpportunities(ctx context.Context, f *OpportunityFilter) ([]Opportunity, error)
+	// ReadableOpportunities and ReadableContacts return the records the
+	// filter matches that user may read (an active user who is not an
+	// admin: see Check), by ascending id, skipping offset, at most limit (0:
+	// all), and how many match in all: access decided in the query, so
+	// that a page reads its rows only (with a search text, the matching
+	// rows). Members and Tags filled, lists empty.
+	ReadableOpportunities(ctx context.Context, f *OpportunityFilter, user string, offset, limit int) ([]Opportunity, int, error)
+	ReadableContacts(ctx context.Context, f *ContactFilter, user string, offset, limit int) ([]Contact, int, error)
 	// Stages returns the stages of ids that exist, in ascending id order.
 	Stages(ctx context.Context, ids []int64) ([]Stage, error)
 	// Users returns the users of ids that exist (removed ones included), in

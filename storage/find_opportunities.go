@@ -23,8 +23,47 @@ func (r reader) FindOpportunities(ctx context.Context, f *crmaccess.OpportunityF
 	if f == nil {
 		f = &crmaccess.OpportunityFilter{}
 	}
-	var where []string
-	var args []any
+	where, args, tagsInSQL := r.opportunityConditions(f)
+	query := `SELECT ` + opportunityColumns + ` FROM ` + r.s.t.opportunities + ` o`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY o.id`
+	var out []crmaccess.Opportunity
+	err := queryEach(ctx, r.q, r.s.d.bind(query), args, func(rows *sql.Rows) error {
+		o, err := scanOpportunity(rows)
+		if err == nil && f.MatchSearch(o.Title) {
+			out = append(out, o)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, r.s.translate(ctx, err)
+	}
+	if err := r.loadMembers(ctx, out); err != nil {
+		return nil, r.s.translate(ctx, err)
+	}
+	if err := r.loadOpportunityTags(ctx, out); err != nil {
+		return nil, r.s.translate(ctx, err)
+	}
+	if !tagsInSQL {
+		// More tags than one statement binds: match them here.
+		tagsOnly := crmaccess.OpportunityFilter{Tags: f.Tags}
+		kept := out[:0]
+		for i := range out {
+			if tagsOnly.Match(&out[i], nil) {
+				kept = append(kept, out[i])
+			}
+		}
+		out = kept
+	}
+	return out, nil
+}
+
+// opportunityConditions are the SQL conditions of f on opportunities
+// aliased o, and their arguments; the search text, and tags beyond what
+// one statement binds (tagsInSQL false), are left to Go.
+func (r reader) opportunityConditions(f *crmaccess.OpportunityFilter) (where []string, args []any, tagsInSQL bool) {
 	if id, ok := f.ResponsibleID(); ok {
 		where = append(where, `o.responsible = ?`)
 		args = append(args, id)
@@ -38,8 +77,8 @@ func (r reader) FindOpportunities(ctx context.Context, f *crmaccess.OpportunityF
 		args = append(args, int64(*f.StageType))
 	}
 	keys := f.TagKeys()
-	tagsInSQL := len(keys) > 0 && len(keys) <= maxTagVars
-	if tagsInSQL {
+	tagsInSQL = len(keys) <= maxTagVars
+	if len(keys) > 0 && tagsInSQL {
 		where = append(where, `o.id IN (SELECT t.opportunity_id FROM `+r.s.t.opportunityTags+` t WHERE t.tag_key IN (`+
 			placeholders(len(keys))+`) GROUP BY t.opportunity_id HAVING COUNT(DISTINCT t.tag_key) = ?)`)
 		for _, k := range keys {
@@ -68,38 +107,5 @@ func (r reader) FindOpportunities(ctx context.Context, f *crmaccess.OpportunityF
 		where = append(where, `o.expected_close_sec <= ? AND (o.expected_close_sec < ? OR o.expected_close_nsec < ?)`)
 		args = append(args, sec, sec, nsec)
 	}
-	query := `SELECT ` + opportunityColumns + ` FROM ` + r.s.t.opportunities + ` o`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	query += ` ORDER BY o.id`
-	var out []crmaccess.Opportunity
-	err := queryEach(ctx, r.q, r.s.d.bind(query), args, func(rows *sql.Rows) error {
-		o, err := scanOpportunity(rows)
-		if err == nil && f.MatchSearch(o.Title) {
-			out = append(out, o)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, r.s.translate(ctx, err)
-	}
-	if err := r.loadMembers(ctx, out); err != nil {
-		return nil, r.s.translate(ctx, err)
-	}
-	if err := r.loadOpportunityTags(ctx, out); err != nil {
-		return nil, r.s.translate(ctx, err)
-	}
-	if len(keys) > 0 && !tagsInSQL {
-		// More tags than one statement binds: match them here.
-		tagsOnly := crmaccess.OpportunityFilter{Tags: f.Tags}
-		kept := out[:0]
-		for i := range out {
-			if tagsOnly.Match(&out[i], nil) {
-				kept = append(kept, out[i])
-			}
-		}
-		out = kept
-	}
-	return out, nil
+	return where, args, tagsInSQL
 }

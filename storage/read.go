@@ -181,29 +181,11 @@ func (r reader) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact,
 	return out, nil
 }
 
-// FindContacts returns every contact f matches, in ascending id order, with
-// Tags filled and ManagerList empty. SQL selects by tags, stage, type, list
-// view and creation range; the search text is matched in Go with
-// f.MatchSearch, the reference semantics. Errors are EINTERNAL.
-func (r reader) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
-	if f == nil {
-		f = &crmaccess.ContactFilter{}
-	}
-	var where []string
-	var args []any
-	var carrying map[int64]bool // set when the tags are matched apart, see below
-	if keys := f.TagKeys(); len(keys) > maxTagVars {
-		// More tags than one statement binds beside the other conditions:
-		// find the contacts that carry them all, a chunk of tags at a time,
-		// and keep only those rows of the main query.
-		var err error
-		if carrying, err = r.contactsCarrying(ctx, keys); err != nil {
-			return nil, r.s.translate(ctx, err)
-		}
-		if len(carrying) == 0 {
-			return nil, nil
-		}
-	} else if len(keys) > 0 {
+// contactConditions are the SQL conditions of f on contacts aliased c (the
+// tags too, when withTags), and their arguments; the search text is left
+// to Go.
+func (r reader) contactConditions(f *crmaccess.ContactFilter, withTags bool) (where []string, args []any) {
+	if keys := f.TagKeys(); withTags && len(keys) > 0 {
 		// The contacts that carry every key: as many distinct matching keys
 		// as asked for.
 		where = append(where, `c.id IN (SELECT t.contact_id FROM `+r.s.t.tags+` t WHERE t.tag_key IN (`+
@@ -240,6 +222,31 @@ func (r reader) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 		where = append(where, `c.created_sec <= ? AND (c.created_sec < ? OR c.created_nsec < ?)`)
 		args = append(args, sec, sec, nsec)
 	}
+	return where, args
+}
+
+// FindContacts returns every contact f matches, in ascending id order, with
+// Tags filled and ManagerList empty. SQL selects by tags, stage, type, list
+// view and creation range; the search text is matched in Go with
+// f.MatchSearch, the reference semantics. Errors are EINTERNAL.
+func (r reader) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
+	if f == nil {
+		f = &crmaccess.ContactFilter{}
+	}
+	var carrying map[int64]bool // set when the tags are matched apart, see below
+	if keys := f.TagKeys(); len(keys) > maxTagVars {
+		// More tags than one statement binds beside the other conditions:
+		// find the contacts that carry them all, a chunk of tags at a time,
+		// and keep only those rows of the main query.
+		var err error
+		if carrying, err = r.contactsCarrying(ctx, keys); err != nil {
+			return nil, r.s.translate(ctx, err)
+		}
+		if len(carrying) == 0 {
+			return nil, nil
+		}
+	}
+	where, args := r.contactConditions(f, carrying == nil)
 	query := `SELECT ` + contactColumns + ` FROM ` + r.s.t.contacts + ` c`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
