@@ -9,7 +9,6 @@ import (
 	"github.com/crmaccess/crmaccess/policy"
 )
 
-
 // shapes makes n opportunities and n contacts of every access shape, some
 // with far ids and some with long lists (kept out of line).
 func shapes(r *rand.Rand, n, users int) ([]crmaccess.Opportunity, []crmaccess.Contact) {
