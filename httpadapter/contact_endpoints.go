@@ -157,6 +157,19 @@ func (h *handler) parseContactsRequest(p *params) (*contactsRequest, error) {
 	err := firstError(
 		func() (err error) { req.isPrivate, err = p.boolean("isPrivate"); return },
 		func() (err error) { req.managerList, err = p.strs("managerList"); return },
+		func() (err error) { *f, err = h.contactFilter(p); return },
+		func() (err error) { req.page, err = readPage(p); return },
+	)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// contactFilter reads the contact filter's parameters.
+func (h *handler) contactFilter(p *params) (crmaccess.ContactFilter, error) {
+	var f crmaccess.ContactFilter
+	err := firstError(
 		func() (err error) { f.Tags, err = p.strs("tags"); return },
 		func() (err error) { f.Stage, err = p.optionalID("contactStage"); return },
 		func() (err error) { f.Type, err = p.optionalID("contactType"); return },
@@ -164,12 +177,8 @@ func (h *handler) parseContactsRequest(p *params) (*contactsRequest, error) {
 		func() (err error) { f.FromDate, _, err = p.date("fromDate", h.loc); return },
 		func() (err error) { f.ToDate, err = p.dayBound("toDate", h.loc); return },
 		func() (err error) { f.Search, err = p.text("filterValue"); return },
-		func() (err error) { req.page, err = readPage(p); return },
 	)
-	if err != nil {
-		return nil, err
-	}
-	return req, nil
+	return f, err
 }
 
 // setContactsAccess serves PUT {prefix}/contact/filter/access: it applies

@@ -21,6 +21,7 @@ type envelope struct {
 	count      int
 	paged      bool
 	startIndex int
+	nextIndex  int // > 0 when a next page exists (a read's list)
 	total      int
 	status     int
 	statusCode int
@@ -83,6 +84,11 @@ func (e *envelope) header(field func(name, value string) error) error {
 	if e.paged {
 		if err := field("startIndex", strconv.Itoa(e.startIndex)); err != nil {
 			return err
+		}
+		if e.nextIndex > 0 {
+			if err := field("nextIndex", strconv.Itoa(e.nextIndex)); err != nil {
+				return err
+			}
 		}
 		if err := field("total", strconv.Itoa(e.total)); err != nil {
 			return err

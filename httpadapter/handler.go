@@ -120,6 +120,8 @@ func New(svc *crmaccess.Service, authenticate Authenticate, opts *Options) http.
 	h.route("/opportunity/{opportunityid}/access", put(opportunityAccessParams, h.setOpportunityAccess))
 	h.route("/opportunity/access", put(opportunitiesAccessParams, h.setOpportunitiesAccess))
 	h.route("/opportunity/filter/access", put(opportunityFilterAccessParams, h.setOpportunitiesAccessByFilter))
+	h.route("/opportunity/filter", get(opportunityFilterParams, h.listOpportunities))
+	h.route("/contact/filter", get(contactFilterParams, h.listContacts))
 	h.route("/contact/{contactid}", get(contactParams, h.getContact))
 	h.route("/contact/{contactid}/access", get(contactParams, h.getContactAccess), put(contactAccessParams, h.setContactAccess))
 	h.route("/contact/access", put(contactsAccessByIDParams, h.setContactsAccessByID))

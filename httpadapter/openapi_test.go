@@ -44,6 +44,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		oppTemplate, contactTemplate = "/opportunity/{opportunityid}/access", "/contact/filter/access"
 		oppGet, oppsTemplate         = "/opportunity/{opportunityid}", "/opportunity/access"
 		oppFilterTemplate            = "/opportunity/filter/access"
+		oppList, contactList         = "/opportunity/filter", "/contact/filter"
 		contactGet, contactAccess    = "/contact/{contactid}", "/contact/{contactid}/access"
 		contactsTemplate             = "/contact/access"
 		// future is the token of a state no write has reached.
@@ -108,6 +109,23 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 			body: `{}`, fail: "FindContacts", want: 500},
 		{name: "contacts state not reached", template: contactTemplate, token: "mike-token", contentType: js,
 			body: `{}`, consistency: future, want: 503},
+
+		{name: "list opportunities", method: http.MethodGet, template: oppList, query: "startIndex=1&count=2", token: "mike-token", want: 200},
+		{name: "list opportunities bad parameter", method: http.MethodGet, template: oppList, query: "stage=1", token: "mike-token", want: 400},
+		{name: "list opportunities no credentials", method: http.MethodGet, template: oppList, want: 401},
+		{name: "list opportunities wrong method", method: http.MethodPut, template: oppList, token: "mike-token", want: 405},
+		{name: "list opportunities too large", method: http.MethodGet, template: oppList, token: "mike-token",
+			contentType: js, body: `{"tags":["x"]}`, maxBody: 8, want: 413},
+		{name: "list opportunities internal", method: http.MethodGet, template: oppList, token: "mike-token", fail: "Users", want: 500},
+		{name: "list opportunities state not reached", method: http.MethodGet, template: oppList, token: "mike-token", consistency: future, want: 503},
+		{name: "list contacts", method: http.MethodGet, template: contactList, query: "tags=lead&count=2", token: "mike-token", want: 200},
+		{name: "list contacts bad parameter", method: http.MethodGet, template: contactList, query: "tag=lead", token: "mike-token", want: 400},
+		{name: "list contacts no credentials", method: http.MethodGet, template: contactList, want: 401},
+		{name: "list contacts wrong method", method: http.MethodDelete, template: contactList, token: "mike-token", want: 405},
+		{name: "list contacts too large", method: http.MethodGet, template: contactList, token: "mike-token",
+			contentType: js, body: `{"tags":["x"]}`, maxBody: 8, want: 413},
+		{name: "list contacts internal", method: http.MethodGet, template: contactList, token: "mike-token", fail: "Users", want: 500},
+		{name: "list contacts state not reached", method: http.MethodGet, template: contactList, token: "mike-token", consistency: future, want: 503},
 
 		{name: "get opportunity", method: http.MethodGet, template: oppGet, id: "1234", token: "mike-token", want: 200},
 		{name: "get private opportunity", method: http.MethodGet, template: oppGet, id: "7", token: "alice-token", want: 200},
