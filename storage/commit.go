@@ -53,6 +53,9 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos i
 			return err
 		}
 	}
+	if err := s.countRecords(ctx, tx, b); err != nil {
+		return err
+	}
 	return s.appendLog(ctx, tx, b, pos)
 }
 
@@ -281,6 +284,23 @@ func (s *Store) addRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) er
 		r := &b.AddRules[i]
 		return append(args, r.PType, r.V0, r.V1)
 	}, nil)
+}
+
+// countRecords adds the batch's new records to the counts and takes its
+// deleted ones away (a deletion of a missing id failed the batch before).
+func (s *Store) countRecords(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+	for kind, delta := range map[crmaccess.Kind]int{
+		crmaccess.KindOpportunity: len(b.Opportunities) - len(distinctArgs(b.DeleteOpportunities)),
+		crmaccess.KindContact:     len(b.Contacts) - len(distinctArgs(b.DeleteContacts)),
+	} {
+		if delta == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.d.bind(`UPDATE `+s.t.counts+` SET n = n + ? WHERE kind = ?`), delta, string(kind)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendLog appends the batch's entry to the log at pos, and its change

@@ -25,6 +25,7 @@ type tables struct {
 	opportunityTags string
 	changes         string
 	log             string
+	counts          string
 	rules           string // gorm-adapter's table, not prefixed
 }
 
@@ -40,6 +41,7 @@ func newTables(prefix, rules string) tables {
 		opportunityTags: prefix + "opportunity_tags",
 		changes:         prefix + "changes",
 		log:             prefix + "log",
+		counts:          prefix + "record_counts",
 		rules:           rules,
 	}
 }
@@ -57,6 +59,7 @@ var migrations = []migration{
 	{version: 2, name: "the change log", sql: schemaV2},
 	{version: 3, name: "opportunity tags", sql: schemaV3},
 	{version: 4, name: "user status", sql: schemaV4},
+	{version: 5, name: "record counts", sql: schemaV5},
 }
 
 // schemaV1 creates the record tables and the change table. Lists
@@ -206,6 +209,20 @@ func schemaV4(t tables, _ dialect, _ string) []string {
 		`ALTER TABLE ` + t.changes + ` ADD COLUMN after_status VARCHAR(16) NOT NULL DEFAULT ''`,
 		`INSERT INTO ` + t.rules + ` (ptype, v0, v1, v2, v3, v4, v5)
 			SELECT 'g5', id, 'crm:active', '', '', '', '' FROM ` + t.users,
+	}
+}
+
+// schemaV5 keeps the count of each kind of record, changed by every write
+// that adds or deletes records, so that an admin's total of readable
+// records is one row, not a scan.
+func schemaV5(t tables, _ dialect, _ string) []string {
+	return []string{
+		`CREATE TABLE ` + t.counts + ` (
+			kind VARCHAR(32) PRIMARY KEY,
+			n    BIGINT NOT NULL
+		)`,
+		`INSERT INTO ` + t.counts + ` (kind, n) SELECT 'opportunity', COUNT(*) FROM ` + t.opportunities,
+		`INSERT INTO ` + t.counts + ` (kind, n) SELECT 'contact', COUNT(*) FROM ` + t.contacts,
 	}
 }
 

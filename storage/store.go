@@ -51,7 +51,6 @@ type Store struct {
 	batchSize int
 	owned     bool // the Store opened db and closes it
 
-	totals recordTotals // RecordIDs' counts, by log position
 }
 
 var _ crmaccess.Store = (*Store)(nil)

@@ -98,4 +98,10 @@ func testRecordsReplacedAndDeleted(t *testing.T, newStore func(*testing.T) crmac
 	if ids := contactIDs(allContacts(t, s)); !slices.Equal(ids, []int64{2, 3}) {
 		t.Errorf("contacts after recreating 3: %v", ids)
 	}
+	// The counts follow the insertions and deletions.
+	for kind, want := range map[crmaccess.Kind]int{crmaccess.KindOpportunity: 2, crmaccess.KindContact: 2} {
+		if ids, total, err := s.RecordIDs(ctx, kind, 0, 10); err != nil || total != want || len(ids) != want {
+			t.Errorf("RecordIDs(%s) = %v, %d, %v; want %d records", kind, ids, total, err, want)
+		}
+	}
 }
