@@ -27,6 +27,9 @@ func (s *Service) follow(ctx context.Context, poll time.Duration, wake <-chan in
 				continue // this instance's own write, or one it already holds
 			}
 		}
+		if own := s.ownPending.Load(); own != 0 && own == s.applied.Load()+1 {
+			continue // this instance's write, committing: its writer applies it
+		}
 		_ = s.catchUp(ctx, s.base) // a failure marks memory stale
 
 	}
@@ -110,17 +113,21 @@ func (s *Service) catchUpTo(ctx context.Context, tx Reader, head int64) error {
 	return nil
 }
 
-// applyOwn applies the entry this instance just committed, unless the
-// follower got there first.
-func (s *Service) applyOwn(e *LogEntry) {
+// applyOwn applies the entry this instance just committed, with the rule
+// diff its write derived from the entry's changes (the same ruleDiff a
+// follower computes; its before-states were memory's own, just read under
+// the writer lock), unless the follower got there first.
+func (s *Service) applyOwn(pos int64, b *Batch) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	switch at := s.applied.Load(); {
-	case at >= e.Position:
-	case at == e.Position-1:
-		if err := s.applyLocked(e); err != nil {
+	case at >= pos:
+	case at == pos-1:
+		if err := s.auth.Apply(b.RemoveRules, b.AddRules); err != nil {
 			s.stale.Store(true)
+			return
 		}
+		s.advance(pos)
 	default:
 		// Cannot happen while writes catch up under the writer lock; be
 		// safe all the same.

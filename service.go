@@ -61,6 +61,10 @@ type instance struct {
 	// commit failed may have committed; following failed): the next
 	// decision catches up first.
 	stale atomic.Bool
+	// ownPending is the position of a write of this instance between its
+	// commit and its applyOwn (0: none): the follower leaves that entry to
+	// the writer instead of reading it back from the database.
+	ownPending atomic.Int64
 	// advanced is closed, and replaced, whenever applied grows.
 	advancedMu sync.Mutex
 	advanced   chan struct{}
@@ -214,14 +218,17 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 				b.At = s.now()
 			}
 			written = b
+			s.ownPending.Store(head + 1)
 			return b, nil
 		})
 		if err == nil {
 			if written != nil {
-				s.applyOwn(&LogEntry{Position: pos, Kind: written.Kind, Changes: written.Changes})
+				s.applyOwn(pos, written)
 			}
+			s.ownPending.Store(0)
 			return positionToken(pos), nil
 		}
+		s.ownPending.Store(0)
 		if refused != nil && err == refused {
 			// The write decided not to happen (a refusal, not a failure):
 			// nothing was written and memory is as fresh as it was.
