@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -106,6 +107,7 @@ func main() {
 	log.SetPrefix("bench: ")
 	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
 	rows := flag.String("rows", "", "comma-separated rows to run (1-12); all when empty")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each row's step, of this process (not its children), into this directory")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
 	db := flag.String("db", "", "internal: the SQLite database of -child")
 	prefix := flag.String("prefix", "", "internal: the PostgreSQL table prefix of -child (the database is "+postgresDSNVar+"'s)")
@@ -132,14 +134,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, cfg, want, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, cfg, want, *cpuProfile, os.Stdout, os.Stderr); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run builds the data sets in a temporary directory, measures the rows and
 // prints the table to out; progress goes to progress.
-func run(ctx context.Context, cfg config, want map[string]bool, out, progress io.Writer) error {
+func run(ctx context.Context, cfg config, want map[string]bool, profiles string, out, progress io.Writer) error {
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "crmaccess-bench-")
 	if err != nil {
@@ -180,7 +182,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 			return err
 		}
 		h.logf("%s (%s so far)", s.name, time.Since(start).Round(time.Second))
-		if err := s.fn(); err != nil {
+		if err := profiled(profiles, s.name, s.fn); err != nil {
 			return err
 		}
 	}
@@ -204,6 +206,26 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 	fmt.Fprintf(out, "- whole run: %s; load average (1 min) %s at the start, %s at the end, on %d CPUs\n",
 		time.Since(start).Round(time.Second), loadAtStart, loadAverage(), runtime.NumCPU())
 	return nil
+}
+
+// profiled runs a step; with a directory, a row's step under a CPU profile
+// written there as row-N.pprof (N: the row its name starts with).
+func profiled(dir, name string, fn func() error) error {
+	rest, ok := strings.CutPrefix(name, "row ")
+	if dir == "" || !ok {
+		return fn()
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("row-%d.pprof", rowNumber(rest))))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	err = fn()
+	pprof.StopCPUProfile()
+	return err
 }
 
 // loadAverage is the machine's load average over the last minute: on a
