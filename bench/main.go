@@ -3,7 +3,7 @@
 // every row of issue 4 for crmaccess and, in the same run, for the baseline
 // (a plain Casbin ACL model through gorm-adapter), and prints one table;
 // then the rows of issue 8 (several instances over one database) and of
-// issue 9 (records created and deleted, users removed) on SQLite
+// issue 9 (records and users created, deleted, removed, upserted) on SQLite
 // and, when CRMACCESS_POSTGRES_DSN names a PostgreSQL database, on
 // PostgreSQL, side by side in a second table.
 //
@@ -69,6 +69,7 @@ type config struct {
 
 	lifeReps, lifeOps       int // row 13: runs, and opportunities created and deleted a run
 	removeLists, removeReps int // row 14: lists the removed user is on, runs
+	upsertOpps, upsertReps  int // row 15: opportunities upserted, runs
 }
 
 var configs = map[string]config{
@@ -87,7 +88,7 @@ var configs = map[string]config{
 		writeReps: 3, writeWindow: 3 * time.Second,
 		catchUpChanges: 100_000, catchUpSearch: "1", catchUpReps: 3, // 1,111 of the 6,134 companies a write
 		followReps: 3, followWindow: 2 * time.Second, followRate: 1000,
-		lifeReps: 3, lifeOps: 200, removeLists: 10_000, removeReps: 3,
+		lifeReps: 3, lifeOps: 200, removeLists: 10_000, removeReps: 3, upsertOpps: 100_000, upsertReps: 3,
 	},
 	"small": {
 		name: "small", grants: []int{1_000, 5_000, 20_000}, contacts: 2_000,
@@ -104,7 +105,7 @@ var configs = map[string]config{
 		writeReps: 2, writeWindow: time.Second,
 		catchUpChanges: 5_000, catchUpSearch: "", catchUpReps: 2, // all 122 companies a write
 		followReps: 2, followWindow: 500 * time.Millisecond, followRate: 1000,
-		lifeReps: 3, lifeOps: 50, removeLists: 500, removeReps: 2,
+		lifeReps: 3, lifeOps: 50, removeLists: 500, removeReps: 2, upsertOpps: 5_000, upsertReps: 2,
 	},
 }
 
@@ -112,7 +113,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
-	rows := flag.String("rows", "", "comma-separated rows to run (1-14); all when empty")
+	rows := flag.String("rows", "", "comma-separated rows to run (1-15); all when empty")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each row's step, of this process (not its children), into this directory")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
 	db := flag.String("db", "", "internal: the SQLite database of -child")
@@ -163,7 +164,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, profiles string,
 		rows, name string
 		fn         func() error
 	}{
-		{"1,2,3,4,5,6,7,9,10,11,12,13,14", "build the grant data sets", h.buildGrants},
+		{"1,2,3,4,5,6,7,9,10,11,12,13,14,15", "build the grant data sets", h.buildGrants},
 		{"4,8", "build the contacts data set", h.buildContacts},
 		{"5", "row 5, cold start", h.coldStart},
 		{"6", "row 6, distinct checks", h.distinctChecks},
@@ -174,13 +175,14 @@ func run(ctx context.Context, cfg config, want map[string]bool, profiles string,
 		{"7", "row 7, HTTP PUT", h.httpPut},
 		{"4", "row 4, filter call", h.filterCall},
 		{"8", "row 8, HTTP filter call", h.httpFilter},
-		{"9,10,11,12,13,14", "several instances: the shared databases", h.openShared},
+		{"9,10,11,12,13,14,15", "several instances: the shared databases", h.openShared},
 		{"9", "row 9, follower lag", h.followerLag},
 		{"12", "row 12, checks while following", h.checksWhileFollowing},
 		{"11", "row 11, catch-up", h.catchUp},
 		{"10", "row 10, writes from two instances", h.twoWriters},
 		{"13", "row 13, create and delete an opportunity", h.lifecycle},
 		{"14", "row 14, remove a user on many lists", h.removeUser},
+		{"15", "row 15, bulk upsert", h.upsertRow},
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {
