@@ -279,12 +279,12 @@ type harness struct {
 
 	grants       []*grantSet
 	contactsPath string
-	shared       []*sharedDB // rows 9 to 12: SQLite, then PostgreSQL when configured
+	shared       []*sharedDB // rows 9 to 15: SQLite, then PostgreSQL when configured
 	sqliteV      string
 	stock        *distinctResult // row 6's stock Casbin, a reference for rows 1 and 2
 
 	results     []result
-	sideResults []sideResult // rows 9 to 12
+	sideResults []sideResult // rows 9 to 15
 	notes       []string
 }
 
