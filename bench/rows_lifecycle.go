@@ -174,10 +174,14 @@ func extraUser(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", 0
 
 // removeResult is row 14 on one database.
 type removeResult struct {
-	secs, cpu []float64 // RemoveUser of the listed user, each run
-	fixed     []float64 // RemoveUser of a user on no list, each run
-	grant     []float64 // the untimed Upsert that put the user on the lists, each run
-	lists     int       // lists the user was on
+	// RemoveUser of the listed user, each run: on an instance that follows
+	// the log (the default Options), and on one that does not follow it in
+	// the background (PollInterval -1).
+	secs, quiet   []float64
+	cpu, cpuQuiet []float64
+	fixed         []float64 // RemoveUser of a user on no list, each run (the default Options)
+	grant         []float64 // the untimed Upsert that put the user on the lists, each run
+	lists         int       // lists the user was on
 	// What the last RemoveUser wrote: change records of records and of
 	// users, and the rule lines it removed (counted in the database).
 	recordChanges, userChanges int
@@ -187,14 +191,15 @@ type removeResult struct {
 
 // removeUser is row 14: a user on many lists (accessLists of the largest
 // grant set's private opportunities) removed with RemoveUser; beside it in
-// the same runs, the removal of a user on no list.
+// the same runs, the same removal on an instance that does not follow the
+// log in the background, and the removal of a user on no list.
 func (h *harness) removeUser() error {
 	rs, err := onEach(h, h.removeUserOn)
 	if err != nil {
 		return fmt.Errorf("row 14: %w", err)
 	}
 	g := h.large()
-	h.addSide(sideResult{row: "14", what: fmt.Sprintf("remove a user who is on %s lists, %s grants, commit included (RemoveUser)", group(float64(h.cfg.removeLists)), count(g.n)),
+	h.addSide(sideResult{row: "14", what: fmt.Sprintf("remove a user who is on %s lists, %s grants, commit included (RemoveUser, default Options)", group(float64(h.cfg.removeLists)), count(g.n)),
 		unit: unitSeconds, on: sideFigures(rs, func(r *removeResult) figure { return val(median(r.secs)) }),
 		target: sameTarget("≤ 100 ms"), met: sideMet(rs, func(_ int, r *removeResult) bool { return median(r.secs) <= 0.1 })})
 	h.addSide(sideResult{row: "14", what: "… this process's CPU time during it", unit: unitSeconds,
@@ -203,11 +208,15 @@ func (h *harness) removeUser() error {
 		on: sideFigures(rs, func(r *removeResult) figure {
 			return text(fmt.Sprintf("%s + %d, %s lines", group(float64(r.recordChanges)), r.userChanges, group(float64(r.rulesRemoved))))
 		})})
+	h.addSide(sideResult{row: "14", what: "… the same on an instance that does not follow the log in the background (PollInterval -1) / its CPU time", unit: unitSeconds,
+		on: sideFigures(rs, func(r *removeResult) figure {
+			return text(unitSeconds.format(median(r.quiet)) + " / " + cpuText(r.cpuQuiet))
+		})})
 	h.addSide(sideResult{row: "14", what: "… reference in the same runs: RemoveUser of a user on no list", unit: unitSeconds,
 		on: sideFigures(rs, func(r *removeResult) figure { return val(median(r.fixed)) })})
 	for _, d := range h.shared {
 		r := rs[slices.Index(databases[:], d.name)]
-		h.note("row 14, %s: medians of %d runs; before each run, untimed, an Upsert adds user %s (again) and puts it on the accessLists of %s private opportunities spread over the data set (%s, median of the runs), and PutUser adds a second user on no list; then RemoveUser of each is timed (actor: an active user); the changes are read back from the log entry the removal wrote; one instance with the default Options; load average %s at the start of the row",
+		h.note("row 14, %s: medians of %d runs, each on a freshly opened instance, one with the default Options and one with PollInterval -1 in turn; before each removal, untimed, an Upsert through the same instance adds user %s (again) and puts it on the accessLists of %s private opportunities spread over the data set (%s, median), and PutUser adds a second user on no list; then RemoveUser of each is timed (actor: an active user); the changes are read back from the log entry the removal wrote; load average %s at the start of the row",
 			d.name, len(r.secs), extraUser(0), group(float64(r.lists)), unitSeconds.format(median(r.grant)), r.load)
 	}
 	return nil
@@ -215,65 +224,81 @@ func (h *harness) removeUser() error {
 
 func (h *harness) removeUserOn(d *sharedDB) (removeResult, error) {
 	r := removeResult{load: loadAverage()}
-	in, err := openInstance(h.ctx, d.args, 0)
+	grant := listedFixture(d.g.fx, extraUser(0), h.cfg.removeLists)
+	r.lists = len(grant.Opportunities)
+	for range h.cfg.removeReps {
+		for _, poll := range []time.Duration{0, -1} {
+			if err := h.removeRun(d, poll, grant, &r); err != nil {
+				return r, err
+			}
+		}
+	}
+	return r, nil
+}
+
+// removeRun is one run of row 14 on an instance that follows the log every
+// poll (0: the default Options; negative: not in the background).
+func (h *harness) removeRun(d *sharedDB, poll time.Duration, grant *crmaccess.Fixture, r *removeResult) error {
+	in, err := openInstance(h.ctx, d.args, poll)
 	if err != nil {
-		return r, err
+		return err
 	}
 	defer in.close()
 	listed, unlisted := extraUser(0), extraUser(1)
-	grant := listedFixture(d.g.fx, listed, h.cfg.removeLists)
-	r.lists = len(grant.Opportunities)
 	actor := dataset.UserID(0)
-	for range h.cfg.removeReps {
-		var err error
-		took := timeIt(func() { _, err = in.svc.Upsert(h.ctx, grant) })
-		if err != nil {
-			return r, fmt.Errorf("upsert the listed user: %w", err)
+	took := timeIt(func() { _, err = in.svc.Upsert(h.ctx, grant) })
+	if err != nil {
+		return fmt.Errorf("upsert the listed user: %w", err)
+	}
+	r.grant = append(r.grant, took.Seconds())
+	if _, err := in.svc.PutUser(h.ctx, actor, crmaccess.User{ID: unlisted, DisplayName: "Unlisted user"}); err != nil {
+		return err
+	}
+	before, err := ruleCount(d.args)
+	if err != nil {
+		return err
+	}
+	var tok crmaccess.Token
+	took, used, measured := timeCPU(func() { tok, err = in.svc.RemoveUser(h.ctx, actor, listed) })
+	if err != nil {
+		return fmt.Errorf("RemoveUser: %w", err)
+	}
+	secs, cpu := &r.secs, &r.cpu
+	if poll < 0 {
+		secs, cpu = &r.quiet, &r.cpuQuiet
+	}
+	*secs = append(*secs, took.Seconds())
+	if measured {
+		*cpu = append(*cpu, used.Seconds())
+	}
+	after, err := ruleCount(d.args)
+	if err != nil {
+		return err
+	}
+	r.rulesRemoved = before - after
+	e, err := logEntry(h.ctx, in, tok)
+	if err != nil {
+		return err
+	}
+	r.recordChanges, r.userChanges = 0, 0
+	for _, c := range e.Changes {
+		if c.User != "" {
+			r.userChanges++
+		} else {
+			r.recordChanges++
 		}
-		r.grant = append(r.grant, took.Seconds())
-		if _, err := in.svc.PutUser(h.ctx, actor, crmaccess.User{ID: unlisted, DisplayName: "Unlisted user"}); err != nil {
-			return r, err
-		}
-		before, err := ruleCount(d.args)
-		if err != nil {
-			return r, err
-		}
-		var tok crmaccess.Token
-		took, used, measured := timeCPU(func() { tok, err = in.svc.RemoveUser(h.ctx, actor, listed) })
-		if err != nil {
-			return r, fmt.Errorf("RemoveUser: %w", err)
-		}
-		r.secs = append(r.secs, took.Seconds())
-		if measured {
-			r.cpu = append(r.cpu, used.Seconds())
-		}
-		after, err := ruleCount(d.args)
-		if err != nil {
-			return r, err
-		}
-		r.rulesRemoved = before - after
-		e, err := logEntry(h.ctx, in, tok)
-		if err != nil {
-			return r, err
-		}
-		r.recordChanges, r.userChanges = 0, 0
-		for _, c := range e.Changes {
-			if c.User != "" {
-				r.userChanges++
-			} else {
-				r.recordChanges++
-			}
-		}
-		if r.recordChanges != r.lists {
-			return r, fmt.Errorf("RemoveUser of a user on %d lists recorded %d records' changes", r.lists, r.recordChanges)
-		}
-		took = timeIt(func() { _, err = in.svc.RemoveUser(h.ctx, actor, unlisted) })
-		if err != nil {
-			return r, fmt.Errorf("RemoveUser of a user on no list: %w", err)
-		}
+	}
+	if r.recordChanges != r.lists {
+		return fmt.Errorf("RemoveUser of a user on %d lists recorded %d records' changes", r.lists, r.recordChanges)
+	}
+	took = timeIt(func() { _, err = in.svc.RemoveUser(h.ctx, actor, unlisted) })
+	if err != nil {
+		return fmt.Errorf("RemoveUser of a user on no list: %w", err)
+	}
+	if poll >= 0 {
 		r.fixed = append(r.fixed, took.Seconds())
 	}
-	return r, nil
+	return nil
 }
 
 // listedFixture is the data set that puts user on the accessLists of
