@@ -2,7 +2,8 @@
 // (SQLite files in a temporary directory, removed at the end), measures
 // every row of issue 4 for crmaccess and, in the same run, for the baseline
 // (a plain Casbin ACL model through gorm-adapter), and prints one table;
-// then the rows of issue 8 (several instances over one database) on SQLite
+// then the rows of issue 8 (several instances over one database) and of
+// issue 9 (records and users created, deleted, removed, upserted) on SQLite
 // and, when CRMACCESS_POSTGRES_DSN names a PostgreSQL database, on
 // PostgreSQL, side by side in a second table.
 //
@@ -25,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -64,6 +66,10 @@ type config struct {
 	followReps     int           // row 12: runs with and without writes
 	followWindow   time.Duration // row 12
 	followRate     int           // row 12: changes a second from the other instance
+
+	lifeReps, lifeOps       int // row 13: runs, and opportunities created and deleted a run
+	removeLists, removeReps int // row 14: lists the removed user is on, runs
+	upsertOpps, upsertReps  int // row 15: opportunities upserted, runs
 }
 
 var configs = map[string]config{
@@ -82,6 +88,7 @@ var configs = map[string]config{
 		writeReps: 3, writeWindow: 3 * time.Second,
 		catchUpChanges: 100_000, catchUpSearch: "1", catchUpReps: 3, // 1,111 of the 6,134 companies a write
 		followReps: 3, followWindow: 2 * time.Second, followRate: 1000,
+		lifeReps: 3, lifeOps: 200, removeLists: 10_000, removeReps: 3, upsertOpps: 100_000, upsertReps: 3,
 	},
 	"small": {
 		name: "small", grants: []int{1_000, 5_000, 20_000}, contacts: 2_000,
@@ -98,6 +105,7 @@ var configs = map[string]config{
 		writeReps: 2, writeWindow: time.Second,
 		catchUpChanges: 5_000, catchUpSearch: "", catchUpReps: 2, // all 122 companies a write
 		followReps: 2, followWindow: 500 * time.Millisecond, followRate: 1000,
+		lifeReps: 3, lifeOps: 50, removeLists: 500, removeReps: 2, upsertOpps: 5_000, upsertReps: 2,
 	},
 }
 
@@ -105,7 +113,8 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
-	rows := flag.String("rows", "", "comma-separated rows to run (1-12); all when empty")
+	rows := flag.String("rows", "", "comma-separated rows to run (1-15); all when empty")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each row's step, of this process (not its children), into this directory")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
 	db := flag.String("db", "", "internal: the SQLite database of -child")
 	prefix := flag.String("prefix", "", "internal: the PostgreSQL table prefix of -child (the database is "+postgresDSNVar+"'s)")
@@ -132,14 +141,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, cfg, want, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, cfg, want, *cpuProfile, os.Stdout, os.Stderr); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run builds the data sets in a temporary directory, measures the rows and
 // prints the table to out; progress goes to progress.
-func run(ctx context.Context, cfg config, want map[string]bool, out, progress io.Writer) error {
+func run(ctx context.Context, cfg config, want map[string]bool, profiles string, out, progress io.Writer) error {
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "crmaccess-bench-")
 	if err != nil {
@@ -155,7 +164,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 		rows, name string
 		fn         func() error
 	}{
-		{"1,2,3,4,5,6,7,9,10,11,12", "build the grant data sets", h.buildGrants},
+		{"1,2,3,4,5,6,7,9,10,11,12,13,14,15", "build the grant data sets", h.buildGrants},
 		{"4,8", "build the contacts data set", h.buildContacts},
 		{"5", "row 5, cold start", h.coldStart},
 		{"6", "row 6, distinct checks", h.distinctChecks},
@@ -166,11 +175,14 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 		{"7", "row 7, HTTP PUT", h.httpPut},
 		{"4", "row 4, filter call", h.filterCall},
 		{"8", "row 8, HTTP filter call", h.httpFilter},
-		{"9,10,11,12", "several instances: the shared databases", h.openShared},
+		{"9,10,11,12,13,14,15", "several instances: the shared databases", h.openShared},
 		{"9", "row 9, follower lag", h.followerLag},
 		{"12", "row 12, checks while following", h.checksWhileFollowing},
 		{"11", "row 11, catch-up", h.catchUp},
 		{"10", "row 10, writes from two instances", h.twoWriters},
+		{"13", "row 13, create and delete an opportunity", h.lifecycle},
+		{"14", "row 14, remove a user on many lists", h.removeUser},
+		{"15", "row 15, bulk upsert", h.upsertRow},
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {
@@ -180,7 +192,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 			return err
 		}
 		h.logf("%s (%s so far)", s.name, time.Since(start).Round(time.Second))
-		if err := s.fn(); err != nil {
+		if err := profiled(profiles, s.name, s.fn); err != nil {
 			return err
 		}
 	}
@@ -204,6 +216,26 @@ func run(ctx context.Context, cfg config, want map[string]bool, out, progress io
 	fmt.Fprintf(out, "- whole run: %s; load average (1 min) %s at the start, %s at the end, on %d CPUs\n",
 		time.Since(start).Round(time.Second), loadAtStart, loadAverage(), runtime.NumCPU())
 	return nil
+}
+
+// profiled runs a step; with a directory, a row's step under a CPU profile
+// written there as row-N.pprof (N: the row its name starts with).
+func profiled(dir, name string, fn func() error) error {
+	rest, ok := strings.CutPrefix(name, "row ")
+	if dir == "" || !ok {
+		return fn()
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("row-%d.pprof", rowNumber(rest))))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	err = fn()
+	pprof.StopCPUProfile()
+	return err
 }
 
 // loadAverage is the machine's load average over the last minute: on a
@@ -247,12 +279,12 @@ type harness struct {
 
 	grants       []*grantSet
 	contactsPath string
-	shared       []*sharedDB // rows 9 to 12: SQLite, then PostgreSQL when configured
+	shared       []*sharedDB // rows 9 to 15: SQLite, then PostgreSQL when configured
 	sqliteV      string
 	stock        *distinctResult // row 6's stock Casbin, a reference for rows 1 and 2
 
 	results     []result
-	sideResults []sideResult // rows 9 to 12
+	sideResults []sideResult // rows 9 to 15
 	notes       []string
 }
 

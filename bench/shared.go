@@ -21,11 +21,11 @@ import (
 )
 
 // postgresDSNVar names the environment variable of the PostgreSQL database
-// rows 9 to 12 also run on: the one the tests use. Without it they run on
+// rows 9 to 15 also run on: the one the tests use. Without it they run on
 // SQLite alone.
 const postgresDSNVar = "CRMACCESS_POSTGRES_DSN"
 
-// sharedDB is one database that several instances of rows 9 to 12 open,
+// sharedDB is one database that several instances of rows 9 to 15 open,
 // each with connections of its own, as separate processes would: the
 // largest grant set's SQLite file, or the same grant set imported into the
 // PostgreSQL database under table names of this run's own prefix.
@@ -107,7 +107,7 @@ func openSharedGorm(a childArgs) (*gorm.DB, error) {
 	return openPostgres()
 }
 
-// openShared prepares rows 9 to 12: the largest grant set's SQLite file,
+// openShared prepares rows 9 to 15: the largest grant set's SQLite file,
 // and the same data imported into PostgreSQL when postgresDSNVar is set.
 // The grant sets' own Services stop following their logs, so that the only
 // instances following a log are the ones a row starts.
@@ -118,7 +118,7 @@ func (h *harness) openShared() error {
 	g := h.large()
 	h.shared = append(h.shared, &sharedDB{name: databases[0], args: childArgs{DB: g.crmPath, Grants: g.n}, g: g})
 	if os.Getenv(postgresDSNVar) == "" {
-		h.note("rows 9 to 12: %s is not set, so their PostgreSQL column was not run", postgresDSNVar)
+		h.note("rows 9 to 15: %s is not set, so their PostgreSQL column was not run", postgresDSNVar)
 		return nil
 	}
 	b := make([]byte, 4)
@@ -150,7 +150,7 @@ func (h *harness) openShared() error {
 	}
 	version, _, _ = strings.Cut(cmp.Or(version, "unknown"), " ")
 	h.logf("PostgreSQL %s: %s grants imported in %s", version, count(g.n), took.Round(time.Millisecond))
-	h.note("rows 9 to 12 run on the %s-grant data set twice: in its SQLite file (as the rows before left it), and in the PostgreSQL database of %s (PostgreSQL %s; tables named with a prefix of this run, dropped at the end), imported by Service.Import in %s and ANALYZEd; every instance is a Service with connections of its own, as a process of its own would have",
+	h.note("rows 9 to 15 run on the %s-grant data set twice: in its SQLite file (as the rows before left it), and in the PostgreSQL database of %s (PostgreSQL %s; tables named with a prefix of this run, dropped at the end), imported by Service.Import in %s and ANALYZEd; every instance is a Service with connections of its own, as a process of its own would have",
 		count(g.n), postgresDSNVar, version, took.Round(time.Millisecond))
 	return nil
 }

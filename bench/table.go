@@ -140,7 +140,7 @@ func yes(ok bool) string {
 // databases are the columns of the several-instance table.
 var databases = [2]string{"SQLite", "PostgreSQL"}
 
-// sideResult is one line of the several-instance table (rows 9 to 12):
+// sideResult is one line of the several-instance table (rows 9 to 15):
 // one figure on each database, measured in the same run.
 type sideResult struct {
 	row    string

@@ -93,25 +93,50 @@ func Grants(n int) *crmaccess.Fixture {
 	}
 	lines := companies
 	for id := int64(1); lines < n; id++ {
-		people := distinctUsers(r, 2)
-		o := crmaccess.FixtureOpportunity{
-			ID: id, Title: fmt.Sprintf("Deal %d", id), Description: "Generated opportunity",
-			CreateBy: UserID(people[0]), Responsible: UserID(people[1]),
-			ContactID: int64(1 + r.IntN(companies)), StageID: int64(1 + r.IntN(6)), SuccessProbability: 50,
-			ExpectedCloseDate: crmaccess.FixtureTime{Time: created.AddDate(0, 3, 0)},
-			Created:           crmaccess.FixtureTime{Time: created},
-		}
-		lines += 2
-		if r.IntN(10) == 0 {
-			o.IsPrivate = true
-			for _, u := range distinctUsers(r, 2+r.IntN(4), people...) {
-				o.AccessList = append(o.AccessList, UserID(u))
-			}
-			lines += len(o.AccessList)
-		} else {
-			lines++
-		}
+		o := opportunity(r, id, companies)
+		lines += 2 + max(1, len(o.AccessList))
 		f.Opportunities = append(f.Opportunities, o)
+	}
+	return f
+}
+
+// opportunity generates opportunity id of a grant data set whose companies
+// are 1 to companies: a creator and a different responsible user, one in
+// ten private with an accessList of 2 to 5 other users.
+func opportunity(r *rand.Rand, id int64, companies int) crmaccess.FixtureOpportunity {
+	people := distinctUsers(r, 2)
+	o := crmaccess.FixtureOpportunity{
+		ID: id, Title: fmt.Sprintf("Deal %d", id), Description: "Generated opportunity",
+		CreateBy: UserID(people[0]), Responsible: UserID(people[1]),
+		ContactID: int64(1 + r.IntN(companies)), StageID: int64(1 + r.IntN(6)), SuccessProbability: 50,
+		ExpectedCloseDate: crmaccess.FixtureTime{Time: created.AddDate(0, 3, 0)},
+		Created:           crmaccess.FixtureTime{Time: created},
+	}
+	if r.IntN(10) == 0 {
+		o.IsPrivate = true
+		for _, u := range distinctUsers(r, 2+r.IntN(4), people...) {
+			o.AccessList = append(o.AccessList, UserID(u))
+		}
+	}
+	return o
+}
+
+// Adoption returns the data set a team adopting crmaccess on a running CRM
+// would load into a store that holds grants (a Grants data set): the
+// grants' users, stages and companies as they are, and n opportunities
+// more, generated as Grants generates its own, with ids from first on.
+// The same arguments give the same data set.
+func Adoption(grants *crmaccess.Fixture, n int, first int64) *crmaccess.Fixture {
+	r := rand.New(rand.NewPCG(3, uint64(first)))
+	f := &crmaccess.Fixture{Users: users(), Stages: stages()}
+	for _, c := range grants.Contacts {
+		if c.IsCompany {
+			f.Contacts = append(f.Contacts, c)
+		}
+	}
+	f.Opportunities = make([]crmaccess.FixtureOpportunity, n)
+	for i := range f.Opportunities {
+		f.Opportunities[i] = opportunity(r, first+int64(i), len(f.Contacts))
 	}
 	return f
 }
