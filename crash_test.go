@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -399,7 +398,7 @@ func checkCrashed(t *testing.T, output, path string, n int) string {
 	}
 	defer st.Close()
 
-	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_busy_timeout=10000")
+	db, err := sql.Open("sqlite3", storage.SQLiteDSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,8 +560,7 @@ func checkCrashed(t *testing.T, output, path string, n int) string {
 // contacts and of the users.
 func stockEnforcer(t *testing.T, path string, contacts []int64) *casbin.Enforcer {
 	t.Helper()
-	gdb, err := gorm.Open(sqlite.Open("file:"+(&url.URL{Path: path}).EscapedPath()+"?_busy_timeout=10000"),
-		&gorm.Config{Logger: logger.Discard})
+	gdb, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

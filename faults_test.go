@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -35,9 +34,8 @@ func openFaultPortal(t *testing.T, path string, opts *storage.Options) *faultPor
 	t.Helper()
 	ctx := context.Background()
 	in := faultdb.New()
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
-	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: in.DriverName(), DSN: dsn}), &gorm.Config{Logger: logger.Discard})
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: in.DriverName(), DSN: storage.SQLiteDSN(path)}),
+		&gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/storage"
 )
 
 // TestFilterNeverTouchesWhatTheCallerMayNotEdit runs random filter calls by
@@ -181,7 +182,7 @@ func TestCancelDuringALargeFilterUpdate(t *testing.T) {
 	if _, err := p.Import(ctx, crashFixture(n)); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	db, err := sql.Open("sqlite3", storage.SQLiteDSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,8 +110,7 @@ func serve(ctx context.Context, dbPath, addr string, selftest bool, stdout, stde
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	// The host's database and its own table.
-	db, err := gorm.Open(sqlite.Open("file:"+dbPath+"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"),
-		&gorm.Config{Logger: logger.Discard})
+	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(dbPath)), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return err
 	}
