@@ -195,7 +195,7 @@ func (s *cancelAtCommit) Update(ctx context.Context, build func(context.Context,
 // at random moments, it returns soon after the cancel, and the database and
 // memory both hold the whole change or none of it.
 func TestCancelDuringALargeFilterUpdate(t *testing.T) {
-	n := sized(2_000, 10_000)
+	n := sized(1_000, 10_000)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "big.db")
 	p := openPortal(t, path)
