@@ -18,7 +18,7 @@ import (
 )
 
 // stressSecondsEnv overrides how long TestConcurrentWritesAndChecks runs
-// (default 5 s; 3 s under -race or -short).
+// (default 2 s; 5 s in the long tier).
 const stressSecondsEnv = "CRMACCESS_STRESS_SECONDS"
 
 // root is an admin added to the test portal for the concurrency test: it
@@ -95,11 +95,7 @@ func allDecisions(t *testing.T, s *crmaccess.Service) map[string]crmaccess.Decis
 // state before each change and the final state: the writes took effect in
 // one serial order and none was lost.
 func TestConcurrentWritesAndChecks(t *testing.T) {
-	seconds := 5
-	if raceEnabled || testing.Short() {
-		seconds = 3
-	}
-	duration := time.Duration(envInt(t, stressSecondsEnv, seconds)) * time.Second
+	duration := time.Duration(size(t, stressSecondsEnv, 2, 5)) * time.Second
 	ctx := context.Background()
 
 	path := filepath.Join(t.TempDir(), "crm.db")

@@ -31,7 +31,7 @@ func hostDatabases(t *testing.T) map[string]func(t *testing.T) (*gorm.DB, *stora
 	return map[string]func(t *testing.T) (*gorm.DB, *storage.Options){
 		"sqlite": func(t *testing.T) (*gorm.DB, *storage.Options) {
 			path := filepath.Join(t.TempDir(), "host.db")
-			db, err := gorm.Open(sqlite.Open("file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"), quietGorm)
+			db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), quietGorm)
 			if err != nil {
 				t.Fatal(err)
 			}

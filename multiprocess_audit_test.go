@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
 )
 
 // auditSeveralProcesses checks the database and every instance once the
@@ -88,7 +88,7 @@ func auditDB(t *testing.T, db multiDB) *gorm.DB {
 	if db.engine == "postgres" {
 		return openPostgres(t, postgresDSN(t))
 	}
-	gdb, err := gorm.Open(sqlite.Open("file:"+(&url.URL{Path: db.target}).EscapedPath()+"?_busy_timeout=10000"), quietGorm)
+	gdb, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(db.target)), quietGorm)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,8 @@ import (
 	"github.com/crmaccess/crmaccess/policy"
 )
 
-// multiSecondsEnv sets how long TestSeveralProcesses sends writes (default 4).
+// multiSecondsEnv sets how long TestSeveralProcesses sends writes (default
+// 2 s; 4 s in the long tier).
 const multiSecondsEnv = "CRMACCESS_MULTI_SECONDS"
 
 // The shape of the run: instances, writers and checkers.
@@ -166,7 +167,7 @@ func TestSeveralProcesses(t *testing.T) {
 
 func runSeveralProcesses(t *testing.T, db multiDB) {
 	ctx := context.Background()
-	duration := time.Duration(envInt(t, multiSecondsEnv, 4)) * time.Second
+	duration := time.Duration(size(t, multiSecondsEnv, 2, 4)) * time.Second
 	{
 		svc := serviceOver(t, db.openStore(t))
 		if _, err := svc.Import(ctx, multiFixture()); err != nil {

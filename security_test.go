@@ -3,6 +3,7 @@ package crmaccess_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/storage"
 )
 
 // TestFilterNeverTouchesWhatTheCallerMayNotEdit runs random filter calls by
@@ -65,7 +67,7 @@ func TestFilterNeverTouchesWhatTheCallerMayNotEdit(t *testing.T) {
 		}
 		return out
 	}
-	const calls = 300
+	calls := sized(100, 300)
 	returned, skipped, changed := 0, 0, 0
 	for range calls {
 		u := users[rng.IntN(len(users))]
@@ -167,31 +169,50 @@ func TestCancelledContextWritesNothing(t *testing.T) {
 	}
 }
 
+// cancelAtCommit is a store that cancels the caller's context once the
+// service has decided its batch (inside Update, with a live context) and
+// before the store writes it: the write certainly sees the cancellation.
+type cancelAtCommit struct {
+	crmaccess.Store
+	cancel  context.CancelFunc
+	commits int // batches handed to the store after the cancel
+}
+
+func (s *cancelAtCommit) Update(ctx context.Context, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, error) {
+	return s.Store.Update(ctx, func(ctx context.Context, tx crmaccess.Reader, head int64) (*crmaccess.Batch, error) {
+		b, err := build(ctx, tx, head)
+		if err == nil && b != nil {
+			s.commits++
+			s.cancel()
+		}
+		return b, err
+	})
+}
+
 // TestCancelDuringALargeFilterUpdate cancels a filter update over many
-// contacts at random moments: it returns soon after the cancel, and the
-// database and memory both hold the whole change or none of it.
+// contacts. Cancelled as the service commits, the call fails with the
+// cancellation and leaves no trace in the database or in memory. Cancelled
+// at random moments, it returns soon after the cancel, and the database and
+// memory both hold the whole change or none of it.
 func TestCancelDuringALargeFilterUpdate(t *testing.T) {
-	n := 10_000
-	if raceEnabled || testing.Short() {
-		n = 3_000
-	}
+	n := sized(1_000, 10_000)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "big.db")
 	p := openPortal(t, path)
 	if _, err := p.Import(ctx, crashFixture(n)); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	db, err := sql.Open("sqlite3", storage.SQLiteDSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	// share returns how many contacts have share type st, in memory (as the
-	// outsider's read decisions tell) and in the database.
-	share := func(st crmaccess.ShareType) (memory, stored int) {
+	// share returns how many contacts have share type st, in the memory of
+	// svc (as the outsider's read decisions tell) and in the database.
+	share := func(svc *crmaccess.Service, st crmaccess.ShareType) (memory, stored int) {
 		t.Helper()
 		for id := 1; id <= n; id++ {
-			d := mustCheck(t, p.Service, crashOutsider, crmaccess.ContactRef(int64(id)), crmaccess.ActionRead)
+			d := mustCheck(t, svc, crashOutsider, crmaccess.ContactRef(int64(id)), crmaccess.ActionRead)
 			if d.Allowed == (st != crmaccess.ShareNone) {
 				memory++
 			}
@@ -201,6 +222,33 @@ func TestCancelDuringALargeFilterUpdate(t *testing.T) {
 		}
 		return memory, stored
 	}
+
+	// Cancelled as it commits: the call fails and nothing changed.
+	changesBefore, err := p.Changes(ctx, crmaccess.ContactRef(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cancelling := &cancelAtCommit{Store: p.store, cancel: cancel}
+	svc := serviceOver(t, cancelling)
+	_, err = svc.SetContactsAccess(cctx, crashAdmin, crmaccess.ContactFilter{}, true, crashManagers)
+	if cancelling.commits != 1 {
+		t.Fatalf("the service handed the store %d batches, want 1 (error %v)", cancelling.commits, err)
+	}
+	wantCode(t, err, crmaccess.EINTERNAL)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a call cancelled as it commits: %v, want an error wrapping context.Canceled", err)
+	}
+	for _, s := range []*crmaccess.Service{svc, p.Service} {
+		if memory, stored := share(s, crmaccess.ShareNone); memory != 0 || stored != 0 {
+			t.Fatalf("a call cancelled as it commits made %d contacts private in memory, %d in the database", memory, stored)
+		}
+	}
+	if ch, err := p.Changes(ctx, crmaccess.ContactRef(1)); err != nil || len(ch) != len(changesBefore) {
+		t.Fatalf("change records after a call cancelled as it commits: %v %v, want %v", ch, err, changesBefore)
+	}
+
 	// How long an uncancelled update takes.
 	start := time.Now()
 	if _, err := p.SetContactsAccess(ctx, crashAdmin, crmaccess.ContactFilter{}, true, crashManagers); err != nil {
@@ -233,7 +281,7 @@ func TestCancelDuringALargeFilterUpdate(t *testing.T) {
 			<-fired
 			worst = max(worst, returned.Sub(cancelled))
 		}
-		memory, stored := share(want)
+		memory, stored := share(p.Service, want)
 		switch {
 		case err == nil && memory == n && stored == n:
 			outcomes["completed"]++

@@ -4,24 +4,21 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"strings"
 
 	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/crmaccess/crmaccess/storage"
 )
 
-// sqliteParams are storage.Open's connection parameters (WAL, busy
-// timeout, immediate transactions, synchronous NORMAL): the baseline and the
-// raw inserts run on the same settings as crmaccess.
-const sqliteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
-
-// openGorm opens the SQLite file at path with sqliteParams.
+// openGorm opens the SQLite file at path with storage.Open's connection
+// string: the baseline and the raw inserts run on the same settings as
+// crmaccess.
 func openGorm(path string) (*gorm.DB, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqliteParams
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -55,12 +54,6 @@ type Store struct {
 
 var _ crmaccess.Store = (*Store)(nil)
 
-// sqliteParams are the connection parameters of Open (go-sqlite3 names):
-// WAL lets readers run beside the writer; the busy timeout makes a writer
-// wait for another instead of failing; immediate transactions take the write
-// lock at BEGIN, so a transaction never fails upgrading from read to write.
-const sqliteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
-
 // Open opens (creating it if needed) the SQLite database file at path and
 // migrates its schema. The Store owns the database: Close closes it. Errors
 // carry EINVALID for bad options or path, EINTERNAL otherwise.
@@ -68,7 +61,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: Open needs the path of a database file")
 	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqliteParams
+	dsn := SQLiteDSN(path)
 	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return nil, crmaccess.Internal(err)

@@ -1,12 +1,3 @@
-// Command embed shows crmaccess inside a host application: the host has
-// its own GORM database with its own tables (accounts with API keys, and
-// deals), opens crmaccess on the same *gorm.DB with storage.New, mounts
-// the ONLYOFFICE endpoints beside its own routes, authenticating with its
-// own accounts, and creates, edits and deletes its deals and crmaccess's
-// opportunities in one transaction of its own (one rolled back on purpose).
-//
-//	go run ./examples/embed              # serve on 127.0.0.1:8081 over embed.db
-//	go run ./examples/embed -selftest    # serve on a free port, send a few requests, print the answers, exit
 package main
 
 import (
@@ -110,8 +101,7 @@ func serve(ctx context.Context, dbPath, addr string, selftest bool, stdout, stde
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	// The host's database and its own table.
-	db, err := gorm.Open(sqlite.Open("file:"+dbPath+"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"),
-		&gorm.Config{Logger: logger.Discard})
+	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(dbPath)), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,3 @@
-// Package dbdump reads every row of every table of a SQLite file, for tests
-// that compare two states of a database exactly: the records, the rules,
-// the change records, the AUTOINCREMENT counters and the schema itself.
 package dbdump
 
 import (
@@ -8,27 +5,42 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver
+
+	"github.com/crmaccess/crmaccess/storage"
 )
 
 // State is every table's rows, each row one line of quoted values, the
 // lines sorted; the table "sqlite_master" is the schema.
 type State map[string][]string
 
-// File reads the SQLite database at path through a connection of its own
-// (which waits for a writer for up to 10 s and writes nothing).
+// File reads the SQLite database at path through a connection of its own,
+// opened with storage.SQLiteDSN (so it waits for a writer for up to 10 s)
+// and made read-only.
 func File(ctx context.Context, path string) (State, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_busy_timeout=10000&_query_only=1"
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open("sqlite3", storage.SQLiteDSN(path))
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	return Read(ctx, db)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	// The connection string's transactions are immediate, which a read-only
+	// connection may not begin: the snapshot is a deferred transaction.
+	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = ON"); err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		return nil, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	return read(ctx, conn)
 }
 
 // Read reads every table of db in one read transaction.
@@ -38,6 +50,15 @@ func Read(ctx context.Context, db *sql.DB) (State, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
+	return read(ctx, tx)
+}
+
+// querier is a transaction, or a connection inside one.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func read(ctx context.Context, tx querier) (State, error) {
 	var names []string
 	rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
 	if err != nil {
@@ -66,7 +87,7 @@ func Read(ctx context.Context, db *sql.DB) (State, error) {
 	return st, nil
 }
 
-func table(ctx context.Context, tx *sql.Tx, name string) ([]string, error) {
+func table(ctx context.Context, tx querier, name string) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT * FROM "`+strings.ReplaceAll(name, `"`, `""`)+`"`)
 	if err != nil {
 		return nil, err

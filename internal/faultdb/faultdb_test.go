@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/crmaccess/crmaccess/internal/faultdb"
+	"github.com/crmaccess/crmaccess/storage"
 )
 
 func open(t *testing.T) (*sql.DB, *faultdb.Injector) {
 	t.Helper()
 	in := faultdb.New()
-	db, err := sql.Open(in.DriverName(), "file:"+filepath.Join(t.TempDir(), "f.db")+"?_journal_mode=WAL&_txlock=immediate")
+	db, err := sql.Open(in.DriverName(), storage.SQLiteDSN(filepath.Join(t.TempDir(), "f.db")))
 	if err != nil {
 		t.Fatal(err)
 	}

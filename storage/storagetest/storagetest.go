@@ -1,10 +1,3 @@
-// Package storagetest is the conformance suite of crmaccess.Store: every
-// backend (the storage package on SQLite and PostgreSQL, or a user's own
-// store) passes it in one line:
-//
-//	func TestStore(t *testing.T) {
-//		storagetest.Run(t, func(t *testing.T) crmaccess.Store { return newMyStore(t) })
-//	}
 package storagetest
 
 import (
@@ -15,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +19,29 @@ import (
 // fresh, empty store made by newStore (which registers its own cleanup with
 // t.Cleanup).
 func Run(t *testing.T, newStore func(t *testing.T) crmaccess.Store) {
+	RunWithOptions(t, newStore, nil)
+}
+
+// Options tune the suite; a nil *Options means the defaults.
+type Options struct {
+	// LargeBatch is the number of contacts, each with two tags and three
+	// rules, in the batch of LargeBatchCommits; 0 means 40,000, more ids
+	// than SQLite binds in one statement. CancelDuringCommitIsAllOrNothing
+	// commits a tenth as many, several times. A store set to write a few
+	// rows a statement splits a few hundred into many statements already.
+	LargeBatch int
+}
+
+// RunWithOptions is Run with the suite tuned by opts.
+func RunWithOptions(t *testing.T, newStore func(t *testing.T) crmaccess.Store, opts *Options) {
+	large := defaultLargeBatch
+	if opts != nil && opts.LargeBatch > 0 {
+		large = opts.LargeBatch
+	}
+	runLarge := func(t *testing.T, ns func(*testing.T) crmaccess.Store) { testLargeBatch(t, ns, large) }
+	runCancelDuring := func(t *testing.T, ns func(*testing.T) crmaccess.Store) {
+		testCancelDuringCommit(t, ns, max(1, large/10))
+	}
 	tests := []struct {
 		name string
 		run  func(*testing.T, func(*testing.T) crmaccess.Store)
@@ -43,9 +60,9 @@ func Run(t *testing.T, newStore func(t *testing.T) crmaccess.Store) {
 		{"PrivacyUpdates", testPrivacyUpdates},
 		{"PrivacyUpdateOfUnknownIDConflicts", testPrivacyUnknownID},
 		{"ChangesAppendedInOrder", testChanges},
-		{"LargeBatchCommits", testLargeBatch},
+		{"LargeBatchCommits", runLarge},
 		{"CancelledContextWritesNothing", testCancelledContext},
-		{"CancelDuringCommitIsAllOrNothing", testCancelDuringCommit},
+		{"CancelDuringCommitIsAllOrNothing", runCancelDuring},
 		{"LogPositionsAreConsecutiveAndEntriesWhole", testLogPositions},
 		{"UpdateBuildReadsCommittedStateAndItsErrorRollsBack", testUpdateBuild},
 		{"UpdatesSerializeOnTheWriterLock", testUpdatesSerialize},
@@ -695,16 +712,14 @@ func testChanges(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 }
 
 // Large batch: more rows of each kind than SQLite binds in one statement.
-const (
-	largeContacts = 40000
-	largeRules    = 3 * largeContacts
-)
+const defaultLargeBatch = 40000
 
-func largeBatch() *crmaccess.Batch {
+// largeBatch has n contacts, each with two tags and three rules.
+func largeBatch(n int) *crmaccess.Batch {
 	b := &crmaccess.Batch{RequireEmpty: true}
 	users := []string{userAnn, userBen, userCy}
 	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	for id := int64(1); id <= largeContacts; id++ {
+	for id := int64(1); id <= int64(n); id++ {
 		c := crmaccess.Contact{ID: id, FirstName: "Person", LastName: fmt.Sprint(id),
 			Created: created.Add(time.Duration(id) * time.Minute), ShareType: crmaccess.ShareNone,
 			Tags: []string{"bulk", fmt.Sprintf("group-%d", id%10)}}
@@ -716,55 +731,55 @@ func largeBatch() *crmaccess.Batch {
 	return b
 }
 
-func testLargeBatch(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
+func testLargeBatch(t *testing.T, newStore func(*testing.T) crmaccess.Store, n int) {
 	s := newStore(t)
 	ctx := t.Context()
-	b := largeBatch()
+	b := largeBatch(n)
 	start := time.Now()
 	commit(t, s, b)
 	t.Logf("committed %d contacts, %d tags and %d rules in %v",
 		len(b.Contacts), 2*len(b.Contacts), len(b.AddRules), time.Since(start).Round(time.Millisecond))
 
-	if n := countRules(t, s); n != largeRules {
-		t.Errorf("%d rules stored, want %d", n, largeRules)
+	if got := countRules(t, s); got != 3*n {
+		t.Errorf("%d rules stored, want %d", got, 3*n)
 	}
 	all := allContacts(t, s)
-	if len(all) != largeContacts || all[0].ID != 1 || all[len(all)-1].ID != largeContacts {
-		t.Fatalf("FindContacts returned %d contacts, want %d in order", len(all), largeContacts)
+	if len(all) != n || all[0].ID != 1 || all[len(all)-1].ID != int64(n) {
+		t.Fatalf("FindContacts returned %d contacts, want %d in order", len(all), n)
 	}
-	if !slices.Equal(all[12345].Tags, b.Contacts[12345].Tags) {
-		t.Errorf("contact %d tags = %v, want %v", all[12345].ID, all[12345].Tags, b.Contacts[12345].Tags)
+	if i := n / 3; !slices.Equal(all[i].Tags, b.Contacts[i].Tags) {
+		t.Errorf("contact %d tags = %v, want %v", all[i].ID, all[i].Tags, b.Contacts[i].Tags)
 	}
 	group, err := s.FindContacts(ctx, &crmaccess.ContactFilter{Tags: []string{"BULK", "group-3"}})
 	if err != nil {
 		t.Fatalf("FindContacts: %v", err)
 	}
-	if len(group) != largeContacts/10 {
-		t.Errorf("FindContacts(group-3) returned %d contacts, want %d", len(group), largeContacts/10)
+	if want := (n + 7) / 10; len(group) != want { // ids 3, 13, 23, …
+		t.Errorf("FindContacts(group-3) returned %d contacts, want %d", len(group), want)
 	}
 
 	// Every contact's share type in one batch, and a third of the rules
 	// removed.
-	shares := make([]crmaccess.ContactShare, largeContacts)
+	shares := make([]crmaccess.ContactShare, n)
 	for i := range shares {
 		shares[i] = crmaccess.ContactShare{ID: int64(i + 1), ShareType: crmaccess.ShareType(1 + i%2)}
 	}
-	remove := make([]crmaccess.Rule, 0, largeContacts)
-	for i := 0; i < largeRules; i += 3 {
+	remove := make([]crmaccess.Rule, 0, n)
+	for i := 0; i < len(b.AddRules); i += 3 {
 		remove = append(remove, b.AddRules[i])
 	}
 	start = time.Now()
 	commit(t, s, &crmaccess.Batch{ContactShares: shares, RemoveRules: remove})
 	t.Logf("updated %d share types and removed %d rules in %v", len(shares), len(remove), time.Since(start).Round(time.Millisecond))
-	if n := countRules(t, s); n != largeRules-len(remove) {
-		t.Errorf("%d rules stored after removal, want %d", n, largeRules-len(remove))
+	if got := countRules(t, s); got != 3*n-len(remove) {
+		t.Errorf("%d rules stored after removal, want %d", got, 3*n-len(remove))
 	}
-	cs, err := s.Contacts(ctx, []int64{1, 2, largeContacts})
+	cs, err := s.Contacts(ctx, []int64{1, 2, int64(n)})
 	if err != nil {
 		t.Fatalf("Contacts: %v", err)
 	}
 	if len(cs) != 3 || cs[0].ShareType != crmaccess.ShareReadWrite || cs[1].ShareType != crmaccess.ShareRead ||
-		cs[2].ShareType != crmaccess.ShareRead {
+		cs[2].ShareType != shares[n-1].ShareType {
 		t.Errorf("share types after the bulk update: %+v", cs)
 	}
 }
@@ -785,24 +800,68 @@ func testCancelledContext(t *testing.T, newStore func(*testing.T) crmaccess.Stor
 	wantUnchanged(t, s, state{}, crmaccess.ContactRef(1))
 }
 
-func testCancelDuringCommit(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
-	s := newStore(t)
-	b := largeBatch()
-	b.Changes = []crmaccess.Change{{Actor: userAnn, Entity: crmaccess.ContactRef(1)}}
-	// Cancel part-way: whether the commit finishes first or not, the store
-	// must hold all of the batch or none of it.
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
-	defer cancel()
-	err := tryCommit(ctx, s, b)
-	contacts, rs := len(allContacts(t, s)), countRules(t, s)
-	hist := len(changes(t, s, crmaccess.ChangeQuery{Entity: crmaccess.ContactRef(1)}))
-	t.Logf("Commit: %v; %d contacts, %d rules, %d changes", err, contacts, rs, hist)
-	if err != nil {
-		wantCode(t, err, crmaccess.EINTERNAL, "Commit cancelled part-way")
-		if contacts != 0 || rs != 0 || hist != 0 {
-			t.Errorf("a failed commit wrote %d contacts, %d rules, %d changes", contacts, rs, hist)
+// cancelAt is a context that cancels itself at its at-th look (a call of
+// Done or Err; never when at is 0). Given to Update, it is cancelled
+// part-way through the commit however fast the store is, where a timer
+// may fire before the commit begins or after it ends.
+type cancelAt struct {
+	context.Context
+	cancel context.CancelFunc
+	at     int64
+	looks  atomic.Int64
+}
+
+func newCancelAt(t *testing.T, at int64) *cancelAt {
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	return &cancelAt{Context: ctx, cancel: cancel, at: at}
+}
+
+func (c *cancelAt) look() {
+	if c.looks.Add(1) == c.at {
+		c.cancel()
+	}
+}
+
+func (c *cancelAt) Done() <-chan struct{} { c.look(); return c.Context.Done() }
+func (c *cancelAt) Err() error            { c.look(); return c.Context.Err() }
+
+func testCancelDuringCommit(t *testing.T, newStore func(*testing.T) crmaccess.Store, n int) {
+	batch := func() *crmaccess.Batch {
+		b := largeBatch(n)
+		b.Changes = []crmaccess.Change{{Actor: userAnn, Entity: crmaccess.ContactRef(1)}}
+		return b
+	}
+	// How often a whole write looks at its context.
+	counting := newCancelAt(t, 0)
+	if err := tryCommit(counting, newStore(t), batch()); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	looks := counting.looks.Load()
+	if looks == 0 {
+		t.Fatal("Commit never looked at its context")
+	}
+	// The same commit on fresh stores, cancelled a quarter, half and three
+	// quarters of the way through.
+	for _, at := range []int64{max(1, looks/4), max(1, looks/2), max(1, looks*3/4)} {
+		s := newStore(t)
+		ctx := newCancelAt(t, at)
+		err := tryCommit(ctx, s, batch())
+		contacts, rs := len(allContacts(t, s)), countRules(t, s)
+		hist := len(changes(t, s, crmaccess.ChangeQuery{Entity: crmaccess.ContactRef(1)}))
+		t.Logf("Commit cancelled at look %d of %d: %v; %d contacts, %d rules, %d changes", at, looks, err, contacts, rs, hist)
+		if ctx.Context.Err() == nil {
+			t.Fatalf("the commit looked at its context %d times, not the %d of a whole commit", ctx.looks.Load(), looks)
 		}
-	} else if contacts != largeContacts || rs != largeRules || hist != 1 {
-		t.Errorf("a successful commit wrote %d contacts, %d rules, %d changes", contacts, rs, hist)
+		if err == nil {
+			t.Fatalf("Commit succeeded although its context was cancelled at look %d of %d", at, looks)
+		}
+		wantCode(t, err, crmaccess.EINTERNAL, "Commit cancelled part-way")
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Commit cancelled part-way: %v, want an error wrapping context.Canceled", err)
+		}
+		if contacts != 0 || rs != 0 || hist != 0 {
+			t.Errorf("a commit cancelled at look %d of %d wrote %d contacts, %d rules, %d changes", at, looks, contacts, rs, hist)
+		}
 	}
 }
