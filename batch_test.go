@@ -1,8 +1,10 @@
 package crmaccess_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmaccess/crmaccess"
 )
@@ -130,4 +132,50 @@ func TestSetOpportunitiesAccessByFilter(t *testing.T) {
 	}
 	_, err = p.SetOpportunitiesAccessByFilter(ctx, alice, crmaccess.OpportunityFilter{Responsible: "nope"}, false, nil)
 	wantCode(t, err, crmaccess.EINVALID)
+}
+
+// The skipped count never reveals a hidden contact (SPEC §3): a caller
+// probing names, tags or creation days gets the same count, and the same
+// answer, whether or not a contact hidden from them matches.
+func TestSkippedCountIsTheSameWhetherOrNotHiddenContactsMatch(t *testing.T) {
+	probes := []crmaccess.ContactFilter{
+		{Tags: []string{"lead"}},
+		{Search: "Secr"},
+		{Tags: []string{"lead"}, Search: "Secret"},
+		{FromDate: testNow.Add(-time.Hour), ToDate: testNow},
+		{},
+	}
+	answers := func(p *portal) []string {
+		var out []string
+		for _, f := range probes {
+			// Bob shares them (true is a no-op for what he may edit).
+			res, err := p.SetContactsAccess(t.Context(), bob, f, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, c := range res.Contacts {
+				ids = append(ids, c.ID)
+			}
+			out = append(out, fmt.Sprintf("%+v: changed %v, skipped %d", f, ids, res.Skipped))
+		}
+		return out
+	}
+	without := newPortal(t)
+	with := newPortal(t)
+	// Alice's secret: private to her, tagged lead, created now.
+	if _, err := with.CreateContact(t.Context(), alice, crmaccess.Contact{ID: 20, FirstName: "Secret", LastName: "Merger",
+		Tags: []string{"lead"}, ShareType: crmaccess.ShareNone, ManagerList: []string{alice}}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := answers(without), answers(with)
+	if !slices.Equal(a, b) {
+		t.Errorf("the answers differ with a hidden contact that matches:\nwithout: %v\nwith:    %v", a, b)
+	}
+	// And the secret is there for alice to find: the probes are not empty
+	// for a caller who may read it.
+	res, err := with.SetContactsAccess(t.Context(), alice, crmaccess.ContactFilter{Search: "Secr"}, true, []string{alice})
+	if err != nil || len(res.Contacts) != 1 {
+		t.Errorf("alice's own probe: %+v, %v", res, err)
+	}
 }
