@@ -52,7 +52,7 @@ func TestConflictingCommitReloadsAndDecidesAgain(t *testing.T) {
 	p := newPortal(t)
 	ctx := t.Context()
 	// Another writer removed dave from opportunity 2 without a change record.
-	gone := crmaccess.Rule{PType: "g", V0: "opportunity:2", V1: dave}
+	gone := crmaccess.Rule{Type: "g", From: "opportunity:2", To: dave}
 	if err := p.store.Commit(ctx, &crmaccess.Batch{RemoveRules: []crmaccess.Rule{gone}}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 //
 // Errors: EUNAUTHORIZED, EINVALID (a filter field, a managerList entry that
 // is not a GUID), EUNAVAILABLE (the database stayed busy), EINTERNAL.
-func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter ContactFilter, isPrivate bool, managerList []string) (*ContactsResult, error) {
+func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter ContactFilter, isPrivate bool, managerList []string) (*ContactsAccessResult, error) {
 	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 //
 // Errors: EUNAUTHORIZED, EINVALID (an id <= 0, a managerList entry that is
 // not a GUID), EUNAVAILABLE, EINTERNAL.
-func (s *Service) SetContactsAccessByID(ctx context.Context, actorID string, ids []int64, isPrivate bool, managerList []string) (*ContactsResult, error) {
+func (s *Service) SetContactsAccessByID(ctx context.Context, actorID string, ids []int64, isPrivate bool, managerList []string) (*ContactsAccessResult, error) {
 	if err := positiveIDs("contact", ids); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 // setContactsAccess is the write of the three: find reads the candidate
 // contacts inside the write's transaction.
 func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPrivate bool, managerList []string,
-	find func(context.Context, Reader) ([]Contact, error)) (*ContactsResult, error) {
+	find func(context.Context, Reader) ([]Contact, error)) (*ContactsAccessResult, error) {
 	u, err := actor(actorID)
 	if err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPriva
 		after = AccessState{IsPrivate: true, ShareType: ShareNone, List: list}
 	}
 
-	var res *ContactsResult
+	var res *ContactsAccessResult
 	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		if err := s.knownUsers("managerList", list); err != nil {
 			return nil, err
@@ -103,7 +103,7 @@ func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPriva
 		} else if err != nil {
 			return nil, Internal(err)
 		}
-		res = &ContactsResult{Contacts: make([]ContactResult, 0, len(candidates))}
+		res = &ContactsAccessResult{Contacts: make([]ContactResult, 0, len(candidates))}
 		b := &Batch{Kind: EntryAccess}
 		now := s.now()
 		for i := range candidates {

@@ -272,7 +272,7 @@ func sameRules(a, b []Rule) bool {
 		return false
 	}
 	byLine := func(x, y Rule) int {
-		return cmp.Or(strings.Compare(x.PType, y.PType), strings.Compare(x.V0, y.V0), strings.Compare(x.V1, y.V1))
+		return cmp.Or(strings.Compare(x.Type, y.Type), strings.Compare(x.From, y.From), strings.Compare(x.To, y.To))
 	}
 	slices.SortFunc(a, byLine)
 	slices.SortFunc(b, byLine)

@@ -152,17 +152,17 @@ func auditRecords(t *testing.T, db *sql.DB, m multiDB) map[crmaccess.Rule]bool {
 	for rows.Next() {
 		var r crmaccess.Rule
 		var rest string
-		if err := rows.Scan(&r.PType, &r.V0, &r.V1, &rest); err != nil {
+		if err := rows.Scan(&r.Type, &r.From, &r.To, &rest); err != nil {
 			t.Fatal(err)
 		}
 		if rest != "" || rules[r] {
 			t.Errorf("rule line %v (more values %q) is extra or twice", r, rest)
 		}
 		rules[r] = true
-		if lines[r.V0] == nil {
-			lines[r.V0] = map[string][]string{}
+		if lines[r.From] == nil {
+			lines[r.From] = map[string][]string{}
 		}
-		lines[r.V0][r.PType] = append(lines[r.V0][r.PType], r.V1)
+		lines[r.From][r.Type] = append(lines[r.From][r.Type], r.To)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -437,7 +437,7 @@ func setOf(rules []crmaccess.Rule) map[crmaccess.Rule]bool {
 func ruleKeys(rules map[crmaccess.Rule]bool) map[string]bool {
 	out := map[string]bool{}
 	for r := range rules {
-		out[r.PType+", "+r.V0+", "+r.V1] = true
+		out[r.Type+", "+r.From+", "+r.To] = true
 	}
 	return out
 }

@@ -14,7 +14,7 @@ import (
 //
 // Errors: EUNAUTHORIZED, EINVALID (an id <= 0, an entry that is not a
 // GUID), EUNAVAILABLE, EINTERNAL.
-func (s *Service) SetOpportunitiesAccess(ctx context.Context, actorID string, ids []int64, isPrivate bool, accessList []string) (*OpportunitiesResult, error) {
+func (s *Service) SetOpportunitiesAccess(ctx context.Context, actorID string, ids []int64, isPrivate bool, accessList []string) (*OpportunitiesAccessResult, error) {
 	if err := positiveIDs("opportunity", ids); err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func (s *Service) SetOpportunitiesAccess(ctx context.Context, actorID string, id
 //
 // Errors: EUNAUTHORIZED, EINVALID (a filter field, an entry that is not a
 // GUID), EUNAVAILABLE, EINTERNAL.
-func (s *Service) SetOpportunitiesAccessByFilter(ctx context.Context, actorID string, filter OpportunityFilter, isPrivate bool, accessList []string) (*OpportunitiesResult, error) {
+func (s *Service) SetOpportunitiesAccessByFilter(ctx context.Context, actorID string, filter OpportunityFilter, isPrivate bool, accessList []string) (*OpportunitiesAccessResult, error) {
 	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Service) SetOpportunitiesAccessByFilter(ctx context.Context, actorID st
 // setOpportunitiesAccess is the write of both: find reads the candidates
 // inside the write's transaction.
 func (s *Service) setOpportunitiesAccess(ctx context.Context, actorID string, isPrivate bool, accessList []string,
-	find func(context.Context, Reader) ([]Opportunity, error)) (*OpportunitiesResult, error) {
+	find func(context.Context, Reader) ([]Opportunity, error)) (*OpportunitiesAccessResult, error) {
 	u, err := actor(actorID)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func (s *Service) setOpportunitiesAccess(ctx context.Context, actorID string, is
 	if err != nil {
 		return nil, err
 	}
-	var res *OpportunitiesResult
+	var res *OpportunitiesAccessResult
 	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
 		if err := s.knownUsers("accessList", list); err != nil {
 			return nil, err
@@ -58,7 +58,7 @@ func (s *Service) setOpportunitiesAccess(ctx context.Context, actorID string, is
 		if err != nil {
 			return nil, Internal(err)
 		}
-		res = &OpportunitiesResult{Opportunities: make([]OpportunityResult, 0, len(candidates))}
+		res = &OpportunitiesAccessResult{Opportunities: make([]OpportunityResult, 0, len(candidates))}
 		b := &Batch{Kind: EntryAccess}
 		now := s.now()
 		for i := range candidates {

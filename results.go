@@ -10,7 +10,7 @@ type OpportunityResult struct {
 
 // ContactResult is a contact with its current access and what the acting
 // user may do with it. Token is set on the answer about one contact
-// (SetContactAccess); in a ContactsResult the list's Token names the state.
+// (SetContactAccess); in a ContactsAccessResult the list's Token names the state.
 type ContactResult struct {
 	Contact
 	CanEdit   bool
@@ -18,19 +18,19 @@ type ContactResult struct {
 	Token     Token
 }
 
-// OpportunitiesResult is the answer of a change of many opportunities:
+// OpportunitiesAccessResult is the answer of a change of many opportunities:
 // every one the actor could change, with its new values, how many the actor
 // could read but not change (skipped), and the token of the write.
-type OpportunitiesResult struct {
+type OpportunitiesAccessResult struct {
 	Opportunities []OpportunityResult
 	Skipped       int
 	Token         Token
 }
 
-// ContactsResult is the answer of SetContactsAccess: every matching contact
+// ContactsAccessResult is the answer of SetContactsAccess: every matching contact
 // the actor could edit, with its new values, how many the actor could read
 // but not edit (skipped), and the token of the write.
-type ContactsResult struct {
+type ContactsAccessResult struct {
 	Contacts []ContactResult
 	Skipped  int
 	Token    Token

@@ -97,12 +97,13 @@ type Notifier interface {
 }
 
 // Rule is one line of the policy store in the encoding of the policy
-// package: a line type and its two values. The storage package keeps rules
-// in the policy table without interpreting them.
+// package: a line of type Type links From to To (a record to a user on its
+// list, a user to a role). The storage package keeps rules in the policy
+// table (Type as ptype, From as v0, To as v1) without interpreting them.
 type Rule struct {
-	PType string
-	V0    string
-	V1    string
+	Type string
+	From string
+	To   string
 }
 
 // Batch is one atomic write.

@@ -271,7 +271,7 @@ func (h *harness) catchUpOn(d *sharedDB) (catchUpResult, error) {
 		var err error
 		took := timeIt(func() {
 			for changes < h.cfg.catchUpChanges && err == nil {
-				var res *crmaccess.ContactsResult
+				var res *crmaccess.ContactsAccessResult
 				if res, err = w.svc.SetContactsAccess(h.ctx, actor, filter, private, listA); err != nil {
 					break
 				}

@@ -134,7 +134,7 @@ func filterCallChild(ctx context.Context, a childArgs) (any, error) {
 			continue
 		}
 		for _, r := range policy.ContactRules(&crmaccess.Contact{ID: fc.ID, ShareType: crmaccess.ShareNone, ManagerList: managers}) {
-			rows = append(rows, ruleRow{r.PType, r.V0, r.V1})
+			rows = append(rows, ruleRow{r.Type, r.From, r.To})
 		}
 	}
 	fx = nil
@@ -198,7 +198,7 @@ func filterCallChild(ctx context.Context, a childArgs) (any, error) {
 		}
 		r.Adapter = append(r.Adapter, d)
 
-		var res *crmaccess.ContactsResult
+		var res *crmaccess.ContactsAccessResult
 		t := timeIt(func() { res, err = svc.SetContactsAccess(ctx, admin, filter, true, managers) })
 		if err != nil {
 			return nil, fmt.Errorf("filter call: %w", err)

@@ -211,7 +211,7 @@ func (h *handler) answerContact(w http.ResponseWriter, r *http.Request, user str
 
 // answerContacts answers the page pg of the changed contacts of res, with
 // the number skipped and the token of the write.
-func (h *handler) answerContacts(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.ContactsResult) {
+func (h *handler) answerContacts(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.ContactsAccessResult) {
 	start, end := pg.bounds(len(res.Contacts))
 	d := h.newDirectory(user)
 	if err := d.fetchForContacts(r.Context(), res.Contacts[start:end]); err != nil {

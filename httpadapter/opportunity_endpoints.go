@@ -170,7 +170,7 @@ func (h *handler) answerOpportunity(w http.ResponseWriter, r *http.Request, user
 
 // answerOpportunities answers the page pg of the changed opportunities of
 // res, with the number skipped and the token of the write.
-func (h *handler) answerOpportunities(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.OpportunitiesResult) {
+func (h *handler) answerOpportunities(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.OpportunitiesAccessResult) {
 	start, end := pg.bounds(len(res.Opportunities))
 	d := h.newDirectory(user)
 	if err := d.fetchForOpportunities(r.Context(), res.Opportunities[start:end]); err != nil {

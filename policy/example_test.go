@@ -20,7 +20,7 @@ func Example() {
 	private := crmaccess.Opportunity{ID: 1, CreateBy: mike, IsPrivate: true, AccessList: []string{mike, nadia}}
 	rules := policy.OpportunityRules(&private)
 	for _, r := range rules {
-		fmt.Println(r.PType, r.V0, r.V1)
+		fmt.Println(r.Type, r.From, r.To)
 	}
 
 	engine, err := policy.New()

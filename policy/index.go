@@ -119,16 +119,16 @@ func (x *index) parse(r crmaccess.Rule) (entry, error) {
 		return entry{}, err
 	}
 	switch {
-	case r.PType == typeAdmin:
-		return entry{role: roleBitAdmin, link: link{user: x.intern(r.V0)}}, nil
-	case r.PType == typeStatus && r.V1 == statusActive:
-		return entry{role: roleBitActive, link: link{user: x.intern(r.V0)}}, nil
-	case r.PType == typeStatus:
-		return entry{role: roleBitInactive, link: link{user: x.intern(r.V0)}}, nil
+	case r.Type == typeAdmin:
+		return entry{role: roleBitAdmin, link: link{user: x.intern(r.From)}}, nil
+	case r.Type == typeStatus && r.To == statusActive:
+		return entry{role: roleBitActive, link: link{user: x.intern(r.From)}}, nil
+	case r.Type == typeStatus:
+		return entry{role: roleBitInactive, link: link{user: x.intern(r.From)}}, nil
 	}
-	ref, _ := parseObject(r.V0)
-	e := entry{key: keyOf(ref), link: link{user: x.intern(r.V1)}}
-	switch r.PType {
+	ref, _ := parseObject(r.From)
+	e := entry{key: keyOf(ref), link: link{user: x.intern(r.To)}}
+	switch r.Type {
 	case typeCreator:
 		e.link.typ = linkCreator
 	case typeResponsible:

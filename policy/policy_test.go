@@ -108,7 +108,7 @@ func TestEngineDecidesAsStockCasbin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rule := range rules {
-		if _, err := stock.AddNamedGroupingPolicy(rule.PType, rule.V0, rule.V1); err != nil {
+		if _, err := stock.AddNamedGroupingPolicy(rule.Type, rule.From, rule.To); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -245,13 +245,13 @@ func TestChecksDuringWrites(t *testing.T) {
 
 func TestLoadRejectsForeignRules(t *testing.T) {
 	for _, r := range []crmaccess.Rule{
-		{PType: "p", V0: user(1), V1: "opportunity:1"},
-		{PType: "g", V0: "invoice:1", V1: user(1)},
-		{PType: "g", V0: "opportunity:0", V1: user(1)},
-		{PType: "g", V0: "opportunity:01", V1: user(1)},
-		{PType: "g2", V0: "contact:1", V1: user(1)},
-		{PType: "g4", V0: user(1), V1: "crm:root"},
-		{PType: "g", V0: "opportunity:1", V1: ""},
+		{Type: "p", From: user(1), To: "opportunity:1"},
+		{Type: "g", From: "invoice:1", To: user(1)},
+		{Type: "g", From: "opportunity:0", To: user(1)},
+		{Type: "g", From: "opportunity:01", To: user(1)},
+		{Type: "g2", From: "contact:1", To: user(1)},
+		{Type: "g4", From: user(1), To: "crm:root"},
+		{Type: "g", From: "opportunity:1", To: ""},
 	} {
 		eng := newEngine(t)
 		if err := eng.Load([]crmaccess.Rule{r}); crmaccess.ErrorCode(err) != crmaccess.EINVALID {

@@ -59,16 +59,16 @@ func OpportunityRules(o *crmaccess.Opportunity) []crmaccess.Rule {
 	rules := make([]crmaccess.Rule, 0, len(o.AccessList)+3)
 	if o.IsPrivate {
 		for _, u := range o.AccessList {
-			rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: u})
+			rules = append(rules, crmaccess.Rule{Type: typeList, From: obj, To: u})
 		}
 	} else {
-		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: subjectPublic})
+		rules = append(rules, crmaccess.Rule{Type: typeList, From: obj, To: subjectPublic})
 	}
 	if o.CreateBy != "" {
-		rules = append(rules, crmaccess.Rule{PType: typeCreator, V0: obj, V1: o.CreateBy})
+		rules = append(rules, crmaccess.Rule{Type: typeCreator, From: obj, To: o.CreateBy})
 	}
 	if o.Responsible != "" {
-		rules = append(rules, crmaccess.Rule{PType: typeResponsible, V0: obj, V1: o.Responsible})
+		rules = append(rules, crmaccess.Rule{Type: typeResponsible, From: obj, To: o.Responsible})
 	}
 	return rules
 }
@@ -80,19 +80,19 @@ func ContactRules(c *crmaccess.Contact) []crmaccess.Rule {
 	rules := make([]crmaccess.Rule, 0, len(c.ManagerList)+1)
 	switch c.ShareType {
 	case crmaccess.ShareReadWrite:
-		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: subjectPublic})
+		rules = append(rules, crmaccess.Rule{Type: typeList, From: obj, To: subjectPublic})
 	case crmaccess.ShareRead:
-		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: subjectPublicRead})
+		rules = append(rules, crmaccess.Rule{Type: typeList, From: obj, To: subjectPublicRead})
 	}
 	for _, u := range c.ManagerList {
-		rules = append(rules, crmaccess.Rule{PType: typeList, V0: obj, V1: u})
+		rules = append(rules, crmaccess.Rule{Type: typeList, From: obj, To: u})
 	}
 	return rules
 }
 
 // AdminRule is the rule that makes user an admin.
 func AdminRule(user string) crmaccess.Rule {
-	return crmaccess.Rule{PType: typeAdmin, V0: user, V1: roleAdmin}
+	return crmaccess.Rule{Type: typeAdmin, From: user, To: roleAdmin}
 }
 
 // StatusRule is the rule that makes user a known user of the store, active
@@ -100,9 +100,9 @@ func AdminRule(user string) crmaccess.Rule {
 func StatusRule(user string, status crmaccess.UserStatus) (crmaccess.Rule, bool) {
 	switch status {
 	case crmaccess.UserActive:
-		return crmaccess.Rule{PType: typeStatus, V0: user, V1: statusActive}, true
+		return crmaccess.Rule{Type: typeStatus, From: user, To: statusActive}, true
 	case crmaccess.UserInactive:
-		return crmaccess.Rule{PType: typeStatus, V0: user, V1: statusInactive}, true
+		return crmaccess.Rule{Type: typeStatus, From: user, To: statusInactive}, true
 	}
 	return crmaccess.Rule{}, false
 }
@@ -110,28 +110,28 @@ func StatusRule(user string, status crmaccess.UserStatus) (crmaccess.Rule, bool)
 // checkRule reports whether r is a rule of this model.
 func checkRule(r crmaccess.Rule) error {
 	bad := func() error {
-		return crmaccess.Errorf(crmaccess.EINVALID, "policy: rule %s, %s, %s is not a crmaccess rule", r.PType, r.V0, r.V1)
+		return crmaccess.Errorf(crmaccess.EINVALID, "policy: rule %s, %s, %s is not a crmaccess rule", r.Type, r.From, r.To)
 	}
-	if r.V0 == "" || r.V1 == "" {
+	if r.From == "" || r.To == "" {
 		return bad()
 	}
-	if r.PType == typeAdmin {
-		if r.V1 != roleAdmin {
+	if r.Type == typeAdmin {
+		if r.To != roleAdmin {
 			return bad()
 		}
 		return nil
 	}
-	if r.PType == typeStatus {
-		if r.V1 != statusActive && r.V1 != statusInactive {
+	if r.Type == typeStatus {
+		if r.To != statusActive && r.To != statusInactive {
 			return bad()
 		}
 		return nil
 	}
-	ref, ok := parseObject(r.V0)
+	ref, ok := parseObject(r.From)
 	if !ok {
 		return bad()
 	}
-	switch r.PType {
+	switch r.Type {
 	case typeList:
 	case typeCreator, typeResponsible:
 		if ref.Kind != crmaccess.KindOpportunity {

@@ -92,7 +92,7 @@ func TestEveryPathDecidesAsTheSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rules {
-		if _, err := stock.AddNamedGroupingPolicy(r.PType, r.V0, r.V1); err != nil {
+		if _, err := stock.AddNamedGroupingPolicy(r.Type, r.From, r.To); err != nil {
 			t.Fatal(err)
 		}
 	}

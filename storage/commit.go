@@ -262,7 +262,7 @@ func (s *Store) removeRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch)
 	var removed int64
 	err := s.execChunks(ctx, tx, m, nil, len(b.RemoveRules), func(args []any, i int) []any {
 		r := &b.RemoveRules[i]
-		return append(args, r.PType, r.V0, r.V1)
+		return append(args, r.Type, r.From, r.To)
 	}, func(_, _ int, count int64) error {
 		removed += count
 		return nil
@@ -282,7 +282,7 @@ func (s *Store) addRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) er
 		row: "(?, ?, ?, '', '', '', '')", rowVars: 3}
 	return s.execChunks(ctx, tx, m, nil, len(b.AddRules), func(args []any, i int) []any {
 		r := &b.AddRules[i]
-		return append(args, r.PType, r.V0, r.V1)
+		return append(args, r.Type, r.From, r.To)
 	}, nil)
 }
 

@@ -33,7 +33,7 @@ func Example() {
 	err = store.Commit(ctx, &crmaccess.Batch{
 		Contacts: []crmaccess.Contact{{ID: 1, IsCompany: true, CompanyName: "Food and Culture Project",
 			Tags: []string{"Partner"}, ShareType: crmaccess.ShareNone}},
-		AddRules: []crmaccess.Rule{{PType: "g", V0: "contact:1", V1: "9924256a-739c-462b-af15-e652a3b1b6eb"}},
+		AddRules: []crmaccess.Rule{{Type: "g", From: "contact:1", To: "9924256a-739c-462b-af15-e652a3b1b6eb"}},
 	})
 	if err != nil {
 		log.Fatal(err)

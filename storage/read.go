@@ -429,12 +429,12 @@ func (s *Store) rules(ctx context.Context, q queryer, fn func(crmaccess.Rule) er
 	for rows.Next() {
 		var r crmaccess.Rule
 		var rest string
-		if err := rows.Scan(&r.PType, &r.V0, &r.V1, &rest); err != nil {
+		if err := rows.Scan(&r.Type, &r.From, &r.To, &rest); err != nil {
 			return err
 		}
 		if rest != "" {
 			return crmaccess.Internal(fmt.Errorf("rule table %s holds a line with more than two values (%s, %s, %s, …)",
-				s.t.rules, r.PType, r.V0, r.V1))
+				s.t.rules, r.Type, r.From, r.To))
 		}
 		if err := fn(r); err != nil {
 			return err

@@ -102,7 +102,7 @@ func rawDB(t *testing.T, path string) *gorm.DB {
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crm.db")
 	s := openFile(t, path, nil)
-	rule := crmaccess.Rule{PType: "g", V0: "contact:1", V1: "11111111-1111-1111-1111-111111111111"}
+	rule := crmaccess.Rule{Type: "g", From: "contact:1", To: "11111111-1111-1111-1111-111111111111"}
 	commit(t, s, &crmaccess.Batch{Contacts: []crmaccess.Contact{{ID: 1, Tags: []string{"x"}}}, AddRules: []crmaccess.Rule{rule}})
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -211,9 +211,9 @@ func TestStockCasbinLoadsOurRules(t *testing.T) {
 			}
 			var add []crmaccess.Rule
 			for i := range 50 {
-				add = append(add, crmaccess.Rule{PType: "g", V0: fmt.Sprintf("opportunity:%d", i), V1: "11111111-1111-1111-1111-111111111111"})
+				add = append(add, crmaccess.Rule{Type: "g", From: fmt.Sprintf("opportunity:%d", i), To: "11111111-1111-1111-1111-111111111111"})
 			}
-			add = append(add, crmaccess.Rule{PType: "g2", V0: "22222222-2222-2222-2222-222222222222", V1: "admin"})
+			add = append(add, crmaccess.Rule{Type: "g2", From: "22222222-2222-2222-2222-222222222222", To: "admin"})
 			commit(t, s, &crmaccess.Batch{AddRules: add})
 			commit(t, s, &crmaccess.Batch{RemoveRules: add[:10]})
 
@@ -242,7 +242,7 @@ func TestStockCasbinLoadsOurRules(t *testing.T) {
 					if len(l) != 2 {
 						t.Fatalf("casbin loaded %s line %v, want two values", ptype, l)
 					}
-					got = append(got, crmaccess.Rule{PType: ptype, V0: l[0], V1: l[1]})
+					got = append(got, crmaccess.Rule{Type: ptype, From: l[0], To: l[1]})
 				}
 			}
 			want := add[10:]
@@ -260,7 +260,7 @@ func TestStockCasbinLoadsOurRules(t *testing.T) {
 			if _, err := e.AddNamedGroupingPolicy("g", "contact:7", "33333333-3333-3333-3333-333333333333"); err != nil {
 				t.Fatalf("AddNamedGroupingPolicy: %v", err)
 			}
-			if !slices.Contains(ruleList(t, s), crmaccess.Rule{PType: "g", V0: "contact:7", V1: "33333333-3333-3333-3333-333333333333"}) {
+			if !slices.Contains(ruleList(t, s), crmaccess.Rule{Type: "g", From: "contact:7", To: "33333333-3333-3333-3333-333333333333"}) {
 				t.Error("a line added by casbin is not among the store's rules")
 			}
 		})
@@ -268,13 +268,13 @@ func TestStockCasbinLoadsOurRules(t *testing.T) {
 }
 
 func cmpRule(a, b crmaccess.Rule) int {
-	if c := cmp.Compare(a.PType, b.PType); c != 0 {
+	if c := cmp.Compare(a.Type, b.Type); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.V0, b.V0); c != 0 {
+	if c := cmp.Compare(a.From, b.From); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.V1, b.V1)
+	return cmp.Compare(a.To, b.To)
 }
 
 func TestTableNameOptions(t *testing.T) {
@@ -288,7 +288,7 @@ func TestTableNameOptions(t *testing.T) {
 			}
 			commit(t, s, &crmaccess.Batch{
 				Contacts: []crmaccess.Contact{{ID: 1, Tags: []string{"t"}}},
-				AddRules: []crmaccess.Rule{{PType: "g", V0: "contact:1", V1: "11111111-1111-1111-1111-111111111111"}},
+				AddRules: []crmaccess.Rule{{Type: "g", From: "contact:1", To: "11111111-1111-1111-1111-111111111111"}},
 			})
 			m := db.Migrator()
 			for _, name := range []string{"schema_migrations", "users", "stages", "contacts", "contact_tags",
@@ -334,7 +334,7 @@ func TestSchemaQualifiedRuleTable(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			rule := crmaccess.Rule{PType: "g", V0: "contact:1", V1: "11111111-1111-1111-1111-111111111111"}
+			rule := crmaccess.Rule{Type: "g", From: "contact:1", To: "11111111-1111-1111-1111-111111111111"}
 			commit(t, s, &crmaccess.Batch{AddRules: []crmaccess.Rule{rule}})
 			var n int64
 			if err := db.Table(opts.RuleTable).Count(&n).Error; err != nil || n != 1 {
@@ -390,7 +390,7 @@ func TestConcurrentWritersOnOneFile(t *testing.T) {
 				id := int64(w*commits + i + 1)
 				err := s.Commit(context.Background(), &crmaccess.Batch{
 					Contacts: []crmaccess.Contact{{ID: id, Tags: []string{"t"}}},
-					AddRules: []crmaccess.Rule{{PType: "g", V0: fmt.Sprintf("contact:%d", id), V1: "u"}},
+					AddRules: []crmaccess.Rule{{Type: "g", From: fmt.Sprintf("contact:%d", id), To: "u"}},
 				})
 				if err != nil {
 					errs <- err

@@ -173,7 +173,7 @@ func testUpdatesSerialize(t *testing.T, newStore func(*testing.T) crmaccess.Stor
 // Snapshot returns the rules with the position they are the state at.
 func testSnapshotPosition(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 	s := newStore(t)
-	rule := crmaccess.Rule{PType: "g4", V0: userBen, V1: "crm:admin"}
+	rule := crmaccess.Rule{Type: "g4", From: userBen, To: "crm:admin"}
 	var n int
 	pos, err := s.Snapshot(t.Context(), func(crmaccess.Rule) error { n++; return nil })
 	if err != nil || pos != 0 || n != 0 {

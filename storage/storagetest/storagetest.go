@@ -131,7 +131,7 @@ func countRules(t *testing.T, s crmaccess.Store) int {
 
 func sortRules(rs []crmaccess.Rule) {
 	slices.SortFunc(rs, func(a, b crmaccess.Rule) int {
-		return cmp.Or(strings.Compare(a.PType, b.PType), strings.Compare(a.V0, b.V0), strings.Compare(a.V1, b.V1))
+		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.From, b.From), strings.Compare(a.To, b.To))
 	})
 }
 
@@ -395,7 +395,7 @@ func testFindContacts(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 
 func testRules(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 	s := newStore(t)
-	r := func(p, v0, v1 string) crmaccess.Rule { return crmaccess.Rule{PType: p, V0: v0, V1: v1} }
+	r := func(p, v0, v1 string) crmaccess.Rule { return crmaccess.Rule{Type: p, From: v0, To: v1} }
 	initial := []crmaccess.Rule{
 		r("g", "opportunity:1", userAnn),
 		r("g", "opportunity:1", userBen),
@@ -422,7 +422,7 @@ func testRules(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 func testRulesStop(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 	s := newStore(t)
 	commit(t, s, &crmaccess.Batch{AddRules: []crmaccess.Rule{
-		{PType: "g", V0: "contact:1", V1: userAnn}, {PType: "g", V0: "contact:2", V1: userAnn}, {PType: "g", V0: "contact:3", V1: userAnn},
+		{Type: "g", From: "contact:1", To: userAnn}, {Type: "g", From: "contact:2", To: userAnn}, {Type: "g", From: "contact:3", To: userAnn},
 	}})
 	stop := errors.New("stop here")
 	calls := 0
@@ -473,7 +473,7 @@ func seed(t *testing.T, s crmaccess.Store) *crmaccess.Batch {
 	commit(t, s, &crmaccess.Batch{
 		Contacts:      []crmaccess.Contact{{ID: 1, ShareType: crmaccess.ShareReadWrite}},
 		Opportunities: []crmaccess.Opportunity{{ID: 1}},
-		AddRules:      []crmaccess.Rule{{PType: "g", V0: "contact:1", V1: userAnn}},
+		AddRules:      []crmaccess.Rule{{Type: "g", From: "contact:1", To: userAnn}},
 	})
 	return &crmaccess.Batch{
 		Users:              []crmaccess.User{{ID: userBen}},
@@ -482,7 +482,7 @@ func seed(t *testing.T, s crmaccess.Store) *crmaccess.Batch {
 		Opportunities:      []crmaccess.Opportunity{{ID: 2, Members: []int64{1, 2}}},
 		OpportunityPrivacy: []crmaccess.OpportunityPrivacy{{ID: 1, IsPrivate: true}},
 		ContactShares:      []crmaccess.ContactShare{{ID: 1, ShareType: crmaccess.ShareNone}},
-		AddRules:           []crmaccess.Rule{{PType: "g", V0: "contact:2", V1: userBen}},
+		AddRules:           []crmaccess.Rule{{Type: "g", From: "contact:2", To: userBen}},
 		Changes:            []crmaccess.Change{{At: time.Now(), Actor: userAnn, Entity: crmaccess.ContactRef(1)}},
 	}
 }
@@ -510,7 +510,7 @@ func testRemoveMissingRule(t *testing.T, newStore func(*testing.T) crmaccess.Sto
 	s := newStore(t)
 	b := seed(t, s)
 	before := snapshot(t, s, crmaccess.ContactRef(1))
-	b.RemoveRules = []crmaccess.Rule{{PType: "g", V0: "contact:1", V1: userAnn}, {PType: "g", V0: "contact:1", V1: userCy}}
+	b.RemoveRules = []crmaccess.Rule{{Type: "g", From: "contact:1", To: userAnn}, {Type: "g", From: "contact:1", To: userCy}}
 	wantCode(t, tryCommit(t.Context(), s, b), crmaccess.ECONFLICT, "removing a rule that is not stored")
 	wantNothingFrom(t, s, before)
 
@@ -525,11 +525,11 @@ func testAddDuplicateRule(t *testing.T, newStore func(*testing.T) crmaccess.Stor
 	s := newStore(t)
 	b := seed(t, s)
 	before := snapshot(t, s, crmaccess.ContactRef(1))
-	b.AddRules = append(b.AddRules, crmaccess.Rule{PType: "g", V0: "contact:1", V1: userAnn})
+	b.AddRules = append(b.AddRules, crmaccess.Rule{Type: "g", From: "contact:1", To: userAnn})
 	wantCode(t, tryCommit(t.Context(), s, b), crmaccess.ECONFLICT, "adding a stored rule")
 	wantNothingFrom(t, s, before)
 
-	twice := crmaccess.Rule{PType: "g", V0: "contact:9", V1: userCy}
+	twice := crmaccess.Rule{Type: "g", From: "contact:9", To: userCy}
 	wantCode(t, tryCommit(t.Context(), s, &crmaccess.Batch{AddRules: []crmaccess.Rule{twice, twice}}),
 		crmaccess.ECONFLICT, "adding a rule twice in one batch")
 	wantRules(t, s, before.rules)
@@ -564,7 +564,7 @@ func testRequireEmpty(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 	t.Run("empty store accepts", func(t *testing.T) {
 		s := newStore(t)
 		commit(t, s, &crmaccess.Batch{RequireEmpty: true, Contacts: []crmaccess.Contact{{ID: 1}},
-			AddRules: []crmaccess.Rule{{PType: "g", V0: "contact:1", V1: userAnn}}})
+			AddRules: []crmaccess.Rule{{Type: "g", From: "contact:1", To: userAnn}}})
 		if len(allContacts(t, s)) != 1 {
 			t.Fatal("the batch was not written")
 		}
@@ -577,7 +577,7 @@ func testRequireEmpty(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 		{"a stage", crmaccess.Batch{Stages: []crmaccess.Stage{{ID: 1}}}},
 		{"a contact", crmaccess.Batch{Contacts: []crmaccess.Contact{{ID: 1}}}},
 		{"an opportunity", crmaccess.Batch{Opportunities: []crmaccess.Opportunity{{ID: 1}}}},
-		{"a rule", crmaccess.Batch{AddRules: []crmaccess.Rule{{PType: "g2", V0: userAnn, V1: "admin"}}}},
+		{"a rule", crmaccess.Batch{AddRules: []crmaccess.Rule{{Type: "g2", From: userAnn, To: "admin"}}}},
 	} {
 		t.Run("store holding "+tc.name+" conflicts", func(t *testing.T) {
 			s := newStore(t)
@@ -585,7 +585,7 @@ func testRequireEmpty(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 			before := snapshot(t, s, crmaccess.ContactRef(2))
 			err := tryCommit(t.Context(), s, &crmaccess.Batch{RequireEmpty: true,
 				Contacts: []crmaccess.Contact{{ID: 2}},
-				AddRules: []crmaccess.Rule{{PType: "g", V0: "contact:2", V1: userAnn}},
+				AddRules: []crmaccess.Rule{{Type: "g", From: "contact:2", To: userAnn}},
 				Changes:  []crmaccess.Change{{Actor: userAnn, Entity: crmaccess.ContactRef(2)}}})
 			wantCode(t, err, crmaccess.ECONFLICT, "RequireEmpty on a store holding "+tc.name)
 			wantUnchanged(t, s, before, crmaccess.ContactRef(2))
@@ -725,7 +725,7 @@ func largeBatch(n int) *crmaccess.Batch {
 			Tags: []string{"bulk", fmt.Sprintf("group-%d", id%10)}}
 		b.Contacts = append(b.Contacts, c)
 		for _, u := range users {
-			b.AddRules = append(b.AddRules, crmaccess.Rule{PType: "g", V0: fmt.Sprintf("contact:%d", id), V1: u})
+			b.AddRules = append(b.AddRules, crmaccess.Rule{Type: "g", From: fmt.Sprintf("contact:%d", id), To: u})
 		}
 	}
 	return b
@@ -790,7 +790,7 @@ func testCancelledContext(t *testing.T, newStore func(*testing.T) crmaccess.Stor
 	cancel()
 	err := tryCommit(ctx, s, &crmaccess.Batch{
 		Contacts: []crmaccess.Contact{{ID: 1}},
-		AddRules: []crmaccess.Rule{{PType: "g", V0: "contact:1", V1: userAnn}},
+		AddRules: []crmaccess.Rule{{Type: "g", From: "contact:1", To: userAnn}},
 		Changes:  []crmaccess.Change{{Actor: userAnn, Entity: crmaccess.ContactRef(1)}},
 	})
 	wantCode(t, err, crmaccess.EINTERNAL, "Commit with a cancelled context")
