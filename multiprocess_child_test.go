@@ -151,8 +151,9 @@ func multiHandler(svc *crmaccess.Service) http.Handler {
 		}
 		writeTestJSON(w, tok, map[string]bool{"admin": grant})
 	})
-	// Records created and deleted: POST op=create|delete, kind, id (and on
-	// creation private, list).
+	// Records created, updated and deleted: POST op=create|update|delete,
+	// kind, id (on creation private, list; on an opportunity's update
+	// responsible).
 	mux.HandleFunc("POST /test/lifecycle", func(w http.ResponseWriter, r *http.Request) {
 		actor, _ := bearerUser(r)
 		id, _ := strconv.ParseInt(r.FormValue("id"), 10, 64)
@@ -173,6 +174,17 @@ func multiHandler(svc *crmaccess.Service) http.Handler {
 			}
 			var c *crmaccess.ContactResult
 			if c, err = svc.CreateContact(r.Context(), actor, crmaccess.Contact{ID: id, FirstName: "Created", ShareType: share, ManagerList: list}); err == nil {
+				tok, answer = c.Token, map[string]any{"shareType": c.ShareType, "list": c.ManagerList}
+			}
+		case "update opportunity":
+			var o *crmaccess.OpportunityResult
+			if o, err = svc.UpdateOpportunity(r.Context(), actor, crmaccess.Opportunity{ID: id, Title: "updated",
+				Responsible: r.FormValue("responsible")}); err == nil {
+				tok, answer = o.Token, map[string]any{"isPrivate": o.IsPrivate, "list": o.AccessList}
+			}
+		case "update contact":
+			var c *crmaccess.ContactResult
+			if c, err = svc.UpdateContact(r.Context(), actor, crmaccess.Contact{ID: id, FirstName: "Updated"}); err == nil {
 				tok, answer = c.Token, map[string]any{"shareType": c.ShareType, "list": c.ManagerList}
 			}
 		case "delete opportunity":

@@ -486,19 +486,21 @@ func (r *multiRun) writeOpportunity(rng *rand.Rand, child int, c *multiChild) {
 	}
 }
 
-// writeLifecycle creates or deletes one of the records beyond the data set.
+// writeLifecycle creates, updates or deletes one of the records beyond the
+// data set.
 func (r *multiRun) writeLifecycle(rng *rand.Rand, child int, c *multiChild) {
 	kind, id := crmaccess.KindOpportunity, multiOpportunities+1+rng.Int64N(multiCreated)
 	if rng.IntN(2) == 0 {
 		kind, id = crmaccess.KindContact, multiContacts+1+rng.Int64N(multiCreated)
 	}
 	ref := crmaccess.Ref{Kind: kind, ID: id}
-	op := []string{"create", "delete"}[rng.IntN(2)]
+	op := []string{"create", "update", "delete"}[rng.IntN(3)]
 	actor := multiUsers[rng.IntN(len(multiUsers))]
 	private, list := rng.IntN(2) == 0, randomUsers(rng, 2)
-	what := fmt.Sprintf("%s %v private=%v %v by %s", op, ref, private, list, actor)
+	responsible := multiUsers[rng.IntN(len(multiUsers))]
+	what := fmt.Sprintf("%s %v private=%v %v responsible %s by %s", op, ref, private, list, responsible, actor)
 	form := url.Values{"op": {op}, "kind": {string(kind)}, "id": {strconv.FormatInt(id, 10)},
-		"private": {strconv.FormatBool(private)}, "list": list}
+		"private": {strconv.FormatBool(private)}, "list": list, "responsible": {responsible}}
 	ans, err := r.sendWrite("lifecycle", child, c, http.MethodPost, "/test/lifecycle?"+form.Encode(), actor, nil)
 	r.settle(what, ans, err, func(body []byte) (map[string]string, error) {
 		var got struct {
