@@ -286,7 +286,9 @@ func FuzzOpportunityRoundTrip(f *testing.F) {
 			o.AccessList = slices.Compact(l)
 		}
 		eng := newEngine(t)
-		if err := eng.Load(policy.OpportunityRules(&o)); err != nil {
+		// The users are users of the store, whatever their number.
+		active, _ := policy.StatusRule(o.CreateBy, crmaccess.UserActive)
+		if err := eng.Load(append(policy.OpportunityRules(&o), active)); err != nil {
 			t.Fatal(err)
 		}
 		st := eng.Access(crmaccess.OpportunityRef(id))
