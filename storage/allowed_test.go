@@ -194,6 +194,13 @@ func (c *corpus) writes(t *testing.T) {
 	must("share a private contact", err)
 	_, err = c.svc.SetContactAccess(ctx, cCarol, far1, true, []string{cEve})
 	must("set a far contact's managers", err)
+	// Users leave: dave is removed (off every list; the records he was
+	// responsible for keep his id), eve deactivated (on her lists, but she
+	// may not act): the scope and the ids grant neither anything.
+	_, err = c.svc.RemoveUser(ctx, cAdmin, cDave)
+	must("remove a user", err)
+	_, err = c.svc.SetUserActive(ctx, cAdmin, cEve, false)
+	must("deactivate a user", err)
 }
 
 // wantAllowed is, of ids, those of stored records Check allows.
