@@ -201,9 +201,7 @@ func openDB(path string) (*gorm.DB, error) {
 	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
 		return gorm.Open(postgres.Open(path), &gorm.Config{Logger: logger.Discard})
 	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
-	return gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	return gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), &gorm.Config{Logger: logger.Discard})
 }
 
 // redacted is the database as it may be shown: a URL without its password.
