@@ -2,21 +2,15 @@ package crmaccess_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/internal/testdb"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -44,36 +38,19 @@ func sharedDatabases(t *testing.T) []sharedDB {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}}}
-	dsn := os.Getenv("CRMACCESS_POSTGRES_DSN")
+	dsn := testdb.PostgresDSN()
 	if dsn == "" {
 		t.Log("CRMACCESS_POSTGRES_DSN is not set: PostgreSQL not tested")
 		return dbs
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "i" + hex.EncodeToString(b) + "_"
-	opts := &storage.Options{TablePrefix: prefix, RuleTable: prefix + "casbin_rule"}
-	var admin *gorm.DB
+	// One set of tables for every instance of the test, dropped at its end;
+	// each instance has its own connections, as a process would.
+	var opts *storage.Options
 	return append(dbs, sharedDB{name: "postgres", open: func(t *testing.T) crmaccess.Store {
 		t.Helper()
-		db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
-		if err != nil {
-			t.Fatalf("open PostgreSQL: %v", err)
-		}
-		sqlDB, _ := db.DB()
-		if admin == nil {
-			admin = db
-			t.Cleanup(func() {
-				var names []string
-				db.Raw(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND left(tablename, ?) = ?`,
-					len(prefix), prefix).Scan(&names)
-				for _, n := range names {
-					db.Exec(`DROP TABLE IF EXISTS ` + n + ` CASCADE`)
-				}
-				sqlDB.Close()
-			})
-		} else {
-			t.Cleanup(func() { sqlDB.Close() })
+		db := testdb.PostgresAt(t, dsn)
+		if opts == nil {
+			opts = testdb.FreshTables(t, db, "i")
 		}
 		st, err := storage.New(t.Context(), db, opts)
 		if err != nil {

@@ -2,18 +2,13 @@ package httpadapter_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
+	"github.com/crmaccess/crmaccess/internal/testdb"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/httpadapter"
@@ -38,31 +33,13 @@ func newPostgresPortal(t *testing.T) *portal {
 // CRMACCESS_POSTGRES_DSN is not set.
 func postgresPortal(t testing.TB, opts *httpadapter.Options) *portal {
 	t.Helper()
-	dsn := os.Getenv("CRMACCESS_POSTGRES_DSN")
-	if dsn == "" {
+	if testdb.PostgresDSN() == "" {
 		return nil
 	}
 	ctx := context.Background()
-	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatalf("open PostgreSQL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "ha" + hex.EncodeToString(b) + "_"
-	t.Cleanup(func() {
-		var names []string
-		db.Raw(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND left(tablename, ?) = ?`, len(prefix), prefix).Scan(&names)
-		for _, n := range names {
-			if err := db.Exec(`DROP TABLE IF EXISTS "` + n + `" CASCADE`).Error; err != nil {
-				t.Errorf("drop %s: %v", n, err)
-			}
-		}
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	st, err := storage.New(ctx, db, &storage.Options{TablePrefix: prefix, RuleTable: prefix + "rules"})
+	db := testdb.Postgres(t)
+	tables := testdb.FreshTables(t, db, "ha")
+	st, err := storage.New(ctx, db, tables)
 	if err != nil {
 		t.Fatalf("storage.New: %v", err)
 	}

@@ -1,13 +1,11 @@
 package storage_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"gorm.io/driver/postgres"
+	"github.com/crmaccess/crmaccess/internal/testdb"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -15,7 +13,7 @@ import (
 
 // postgresDSNVar names the environment variable that points the tests at a
 // PostgreSQL database; without it only SQLite runs.
-const postgresDSNVar = "CRMACCESS_POSTGRES_DSN"
+const postgresDSNVar = testdb.PostgresDSNVar
 
 // backend makes caller-owned databases for the tests that run on every
 // database.
@@ -57,40 +55,10 @@ func openSQLite(t testing.TB) (*gorm.DB, string) {
 // tables of a fresh prefix when the test ends.
 func openPostgres(t testing.TB) (*gorm.DB, string) {
 	t.Helper()
-	db, err := gorm.Open(postgres.Open(os.Getenv(postgresDSNVar)), quiet)
-	if err != nil {
-		t.Fatalf("open PostgreSQL: %v", err)
-	}
-	closeOnCleanup(t, db)
-	prefix := uniquePrefix(t)
-	t.Cleanup(func() { dropPrefixed(t, db, prefix) })
+	db := testdb.Postgres(t)
+	prefix := testdb.Prefix(t, "t")
+	t.Cleanup(func() { testdb.DropPrefixed(t, db, prefix) })
 	return db, prefix
-}
-
-func uniquePrefix(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "t" + hex.EncodeToString(b) + "_"
-}
-
-// dropPrefixed drops every table of the current schema whose name starts
-// with prefix.
-func dropPrefixed(t testing.TB, db *gorm.DB, prefix string) {
-	t.Helper()
-	var names []string
-	if err := db.Raw(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND left(tablename, ?) = ?`,
-		len(prefix), prefix).Scan(&names).Error; err != nil {
-		t.Errorf("list tables of %s: %v", prefix, err)
-		return
-	}
-	for _, n := range names {
-		if err := db.Exec(`DROP TABLE IF EXISTS ` + n + ` CASCADE`).Error; err != nil {
-			t.Errorf("drop %s: %v", n, err)
-		}
-	}
 }
 
 func closeOnCleanup(t testing.TB, db *gorm.DB) {
