@@ -19,13 +19,10 @@ import (
 	"time"
 
 	"github.com/casbin/casbin/v2"
-	"github.com/casbin/casbin/v2/model"
 	gormadapter "github.com/casbin/gorm-adapter/v3"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/internal/testdb"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -512,7 +509,7 @@ func checkCrashed(t *testing.T, output, path string, n int) string {
 	for range min(200, max(20, n/20)) {
 		sample = append(sample, 1+rand.Int64N(int64(n)))
 	}
-	stock := stockEnforcer(t, path, sample)
+	stock := stockEnforcerOf(t, path, sample)
 	users := append([]string{crashAdmin, crashOutsider}, crashManagers...)
 	for _, id := range sample {
 		ref := crmaccess.ContactRef(id)
@@ -540,32 +537,12 @@ func checkCrashed(t *testing.T, output, path string, n int) string {
 	return state
 }
 
-// stockEnforcer is a stock Casbin enforcer with crmaccess's model over the
+// stockEnforcerOf is a stock Casbin enforcer with crmaccess's model over the
 // rule table of the file at path, loaded with the lines of the sampled
 // contacts and of the users.
-func stockEnforcer(t *testing.T, path string, contacts []int64) *casbin.Enforcer {
+func stockEnforcerOf(t *testing.T, path string, contacts []int64) *casbin.Enforcer {
 	t.Helper()
-	gdb, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := gdb.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	adapter, err := gormadapter.NewAdapterByDBUseTableName(gdb, "", "casbin_rule")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewModelFromString(policy.Model())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := casbin.NewEnforcer(m, adapter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := stockEnforcer(t, testdb.SQLite(t, path), storage.DefaultRuleTable)
 	objs := []string{crashAdmin, crashOutsider}
 	objs = append(objs, crashManagers...)
 	for _, id := range contacts {

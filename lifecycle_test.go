@@ -7,15 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casbin/casbin/v2"
-	"github.com/casbin/casbin/v2/model"
-	gormadapter "github.com/casbin/gorm-adapter/v3"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/internal/testdb"
 	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/storage"
 )
 
 // Records are created, edited and deleted through the Service (SPEC §9);
@@ -241,24 +236,7 @@ func TestRandomLifecycleAgreesWithStockCasbin(t *testing.T) {
 
 func compareWithStockCasbin(t *testing.T, p *portal) {
 	t.Helper()
-	db, err := gorm.Open(sqlite.Open(p.path), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, _ := db.DB()
-	defer sqlDB.Close()
-	adapter, err := gormadapter.NewAdapterByDBUseTableName(db, "", "casbin_rule")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewModelFromString(policy.Model())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := casbin.NewEnforcer(m, adapter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := stockEnforcer(t, testdb.SQLite(t, p.path), storage.DefaultRuleTable)
 	fresh := openPortal(t, p.path)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()

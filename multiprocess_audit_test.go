@@ -105,18 +105,7 @@ func auditDB(t *testing.T, db multiDB) *gorm.DB {
 // multiDecisions. A contact's access is changed by whoever may edit it.
 func stockDecisions(t *testing.T, gdb *gorm.DB, table string) map[string]bool {
 	t.Helper()
-	adapter, err := gormadapter.NewAdapterByDBUseTableName(gdb, "", table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewModelFromString(policy.Model())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := casbin.NewEnforcer(m, adapter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := stockEnforcer(t, gdb, table)
 	out := map[string]bool{}
 	for _, u := range append(slices.Clone(multiUsers), multiOutsider) {
 		for _, ref := range multiRefs() {
@@ -440,4 +429,23 @@ func ruleKeys(rules map[crmaccess.Rule]bool) map[string]bool {
 		out[r.Type+", "+r.From+", "+r.To] = true
 	}
 	return out
+}
+
+// stockEnforcer is a stock Casbin enforcer with crmaccess's model, loaded
+// by gorm-adapter from the rule table of gdb: the independent audit.
+func stockEnforcer(t *testing.T, gdb *gorm.DB, table string) *casbin.Enforcer {
+	t.Helper()
+	adapter, err := gormadapter.NewAdapterByDBUseTableName(gdb, "", table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.NewModelFromString(policy.Model())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := casbin.NewEnforcer(m, adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

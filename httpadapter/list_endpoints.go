@@ -1,6 +1,7 @@
 package httpadapter
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/crmaccess/crmaccess"
@@ -45,30 +46,13 @@ func (h *handler) listOpportunities(w http.ResponseWriter, r *http.Request, user
 		h.writeFailure(w, r, err)
 		return
 	}
-	pg, err := listPage(p)
-	if err != nil {
-		h.writeFailure(w, r, err)
-		return
-	}
-	res, err := h.svc.FindOpportunities(r.Context(), user, f, pg.start, pg.count)
-	if err != nil {
-		h.writeFailure(w, r, err)
-		return
-	}
-	d := h.newDirectory(user)
-	if err := d.fetchForOpportunities(r.Context(), res.Opportunities); err != nil {
-		h.writeFailure(w, r, err)
-		return
-	}
-	setToken(w, res.Token)
-	h.writeEnvelope(w, r, http.StatusOK, listEnvelope(pg, len(res.Opportunities), res.Total, func(emit func(any) error) error {
-		for i := range res.Opportunities {
-			if err := emit(d.opportunity(&res.Opportunities[i])); err != nil {
-				return err
-			}
+	answerList(h, w, r, user, p, func(pg page) ([]crmaccess.OpportunityResult, int, crmaccess.Token, error) {
+		res, err := h.svc.FindOpportunities(r.Context(), user, f, pg.start, pg.count)
+		if err != nil {
+			return nil, 0, "", err
 		}
-		return nil
-	}))
+		return res.Opportunities, res.Total, res.Token, nil
+	}, (*directory).fetchForOpportunities, (*directory).opportunity)
 }
 
 func (h *handler) listContacts(w http.ResponseWriter, r *http.Request, user string, p *params) {
@@ -77,25 +61,39 @@ func (h *handler) listContacts(w http.ResponseWriter, r *http.Request, user stri
 		h.writeFailure(w, r, err)
 		return
 	}
+	answerList(h, w, r, user, p, func(pg page) ([]crmaccess.ContactResult, int, crmaccess.Token, error) {
+		res, err := h.svc.FindContacts(r.Context(), user, f, pg.start, pg.count)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		return res.Contacts, res.Total, res.Token, nil
+	}, (*directory).fetchForContacts, (*directory).contact)
+}
+
+// answerList reads the page the query string asks for with find, looks up
+// what its records mention, and answers it with the token of its state.
+func answerList[T any, R any](h *handler, w http.ResponseWriter, r *http.Request, user string, p *params,
+	find func(page) ([]T, int, crmaccess.Token, error),
+	fetch func(*directory, context.Context, []T) error, render func(*directory, *T) R) {
 	pg, err := listPage(p)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
-	res, err := h.svc.FindContacts(r.Context(), user, f, pg.start, pg.count)
+	items, total, tok, err := find(pg)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
 	d := h.newDirectory(user)
-	if err := d.fetchForContacts(r.Context(), res.Contacts); err != nil {
+	if err := fetch(d, r.Context(), items); err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
-	setToken(w, res.Token)
-	h.writeEnvelope(w, r, http.StatusOK, listEnvelope(pg, len(res.Contacts), res.Total, func(emit func(any) error) error {
-		for i := range res.Contacts {
-			if err := emit(d.contact(&res.Contacts[i])); err != nil {
+	setToken(w, tok)
+	h.writeEnvelope(w, r, http.StatusOK, listEnvelope(pg, len(items), total, func(emit func(any) error) error {
+		for i := range items {
+			if err := emit(render(d, &items[i])); err != nil {
 				return err
 			}
 		}
