@@ -199,27 +199,13 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 		var written *Batch
 		var refused error
 		pos, err := s.store.Update(ctx, func(ctx context.Context, tx Reader, head int64) (*Batch, error) {
-			written, refused = nil, nil
-			if err := s.catchUpTo(ctx, tx, head); err != nil {
-				return nil, err
+			var b *Batch
+			var err error
+			b, refused, err = s.decide(ctx, tx, head, actor, build)
+			if written = b; b != nil {
+				s.ownPending.Store(head + 1)
 			}
-			if actor != "" {
-				if refused = s.activeActor(actor); refused != nil {
-					return nil, refused
-				}
-			}
-			b, err := build(ctx, tx)
-			if err != nil || b == nil {
-				refused = err
-				return nil, err
-			}
-			b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
-			if b.At.IsZero() {
-				b.At = s.now()
-			}
-			written = b
-			s.ownPending.Store(head + 1)
-			return b, nil
+			return b, err
 		})
 		if err == nil {
 			if written != nil {
@@ -229,7 +215,7 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 			return positionToken(pos), nil
 		}
 		s.ownPending.Store(0)
-		if refused != nil && err == refused {
+		if refused != nil && err == refused && refusal(err) {
 			// The write decided not to happen (a refusal, not a failure):
 			// nothing was written and memory is as fresh as it was.
 			return "", err
@@ -249,8 +235,7 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 			reloaded, retry = true, true
 		}
 		if !retry || attempt == maxWriteAttempts || ctx.Err() != nil {
-			if code == ECONFLICT || code == EUNAVAILABLE || code == EINVALID || code == ENOTFOUND ||
-				code == EFORBIDDEN || code == EUNAUTHORIZED {
+			if refusal(err) || code == EUNAVAILABLE {
 				return "", err
 			}
 			return "", Internal(err)
@@ -264,6 +249,40 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 	}
 }
 
+// refusal reports whether err is a write's decision not to happen, as
+// opposed to a failure (a read that failed, a busy database).
+func refusal(err error) bool {
+	switch ErrorCode(err) {
+	case EINVALID, ENOTFOUND, EFORBIDDEN, EUNAUTHORIZED, ECONFLICT:
+		return true
+	}
+	return false
+}
+
+// decide is a write's work inside the writer lock: memory brought up to
+// head, the actor checked, build's batch with its rule diff (the same
+// ruleDiff every instance applies from the log) and its time. refused is
+// set (and returned as err too) when the write decided not to happen.
+func (s *Service) decide(ctx context.Context, tx Reader, head int64, actor string,
+	build func(ctx context.Context, tx Reader) (*Batch, error)) (b *Batch, refused, err error) {
+	if err := s.catchUpTo(ctx, tx, head); err != nil {
+		return nil, nil, err
+	}
+	if actor != "" {
+		if err := s.activeActor(actor); err != nil {
+			return nil, err, err
+		}
+	}
+	if b, err = build(ctx, tx); err != nil || b == nil {
+		return nil, err, err
+	}
+	b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
+	if b.At.IsZero() {
+		b.At = s.now()
+	}
+	return b, nil, nil
+}
+
 // updateInHostTransaction is update's one try inside a host's transaction:
 // memory is left to the log, since the host may yet roll back.
 func (s *Service) updateInHostTransaction(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
@@ -273,34 +292,22 @@ func (s *Service) updateInHostTransaction(ctx context.Context, actor string, bui
 	pos, err := s.store.Update(ctx, func(ctx context.Context, tx Reader, head int64) (*Batch, error) {
 		// The head must be committed: an entry only this transaction sees
 		// is another write of the host's, which memory cannot decide on.
-		committed := head == 0
-		if err := s.base.Log(ctx, head-1, func(*LogEntry) error { committed = true; return nil }); err != nil {
-			return nil, err
+		// Memory holding it proves it committed; else the log outside the
+		// transaction must show it.
+		committed := head <= s.applied.Load()
+		if !committed {
+			if err := s.base.Log(ctx, head-1, func(*LogEntry) error { committed = true; return nil }); err != nil {
+				return nil, err
+			}
 		}
 		if !committed {
 			return nil, Errorf(EINVALID, "a host's transaction takes one crmaccess write: commit it, then write again")
 		}
-		if err := s.catchUpTo(ctx, tx, head); err != nil {
-			return nil, err
-		}
-		if actor != "" {
-			if err := s.activeActor(actor); err != nil {
-				return nil, err
-			}
-		}
-		b, err := build(ctx, tx)
-		if err != nil || b == nil {
-			return nil, err
-		}
-		b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
-		if b.At.IsZero() {
-			b.At = s.now()
-		}
-		return b, nil
+		b, _, err := s.decide(ctx, tx, head, actor, build)
+		return b, err
 	})
 	if err != nil {
-		switch ErrorCode(err) {
-		case ECONFLICT, EUNAVAILABLE, EINVALID, ENOTFOUND, EFORBIDDEN, EUNAUTHORIZED:
+		if refusal(err) || ErrorCode(err) == EUNAVAILABLE {
 			return "", err
 		}
 		return "", Internal(err)
