@@ -50,7 +50,6 @@ func openExample(ctx context.Context, dir string) (*crmaccess.Service, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer svc.Close()
 	fixture, err := crmaccess.ParseFixture(strings.NewReader(examplePortal))
 	if err != nil {
 		log.Fatal(err)
@@ -58,7 +57,79 @@ func openExample(ctx context.Context, dir string) (*crmaccess.Service, func()) {
 	if _, err := svc.Import(ctx, fixture); err != nil {
 		log.Fatal(err)
 	}
-	return svc, func() { store.Close() }
+	return svc, func() { svc.Close(); store.Close() }
+}
+
+// Two instances over one database, as two processes would be: a write on
+// one returns a token, and a check given it on the other is decided on a
+// state that holds the write.
+func ExampleWithToken() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "crmaccess-example")
+	defer os.RemoveAll(dir)
+	first, done := openExample(ctx, dir)
+	defer done()
+	store, err := storage.Open(ctx, filepath.Join(dir, "crm.db"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	engine, err := policy.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	second, err := crmaccess.NewService(ctx, store, engine, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer second.Close()
+
+	opp, err := first.SetOpportunityAccess(ctx, ann, 1, true, []string{ann})
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := second.Check(crmaccess.WithToken(ctx, opp.Token), ben, crmaccess.OpportunityRef(1), crmaccess.ActionRead)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Ben may read it:", d.Allowed)
+	// Output:
+	// Ben may read it: false
+}
+
+// A deal's life: created private to a team, handed to another responsible
+// user (who gains access; the old one loses it), deleted.
+func ExampleService_CreateOpportunity() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "crmaccess-example")
+	defer os.RemoveAll(dir)
+	svc, done := openExample(ctx, dir)
+	defer done()
+
+	reads := func(user string) bool {
+		d, err := svc.Check(ctx, user, crmaccess.OpportunityRef(2), crmaccess.ActionRead)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return d.Allowed
+	}
+	o, err := svc.CreateOpportunity(ctx, ann, crmaccess.Opportunity{ID: 2, Title: "Renewal", Responsible: ben}, true, []string{ann})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(o.Title, "by", o.CreateBy == ann, "private", o.IsPrivate, "Ben reads", reads(ben), "Cy reads", reads(cy))
+	if _, err := svc.UpdateOpportunity(ctx, ann, crmaccess.Opportunity{ID: 2, Title: "Renewal", Responsible: cy}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("handed to Cy: Ben reads", reads(ben), "Cy reads", reads(cy))
+	if _, err := svc.DeleteOpportunity(ctx, ann, 2); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("deleted: Ann reads", reads(ann))
+	// Output:
+	// Renewal by true private true Ben reads true Cy reads false
+	// handed to Cy: Ben reads false Cy reads true
+	// deleted: Ann reads false
 }
 
 func ExampleService_SetOpportunityAccess() {
