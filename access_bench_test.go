@@ -14,7 +14,7 @@ import (
 // comparison with the Casbin baseline is go run ./bench (BENCHMARKS.md).
 
 // benchService imports fx into a fresh SQLite file and returns the service.
-func benchService(b *testing.B, fx *crmaccess.Fixture) *crmaccess.Service {
+func benchService(b *testing.B, fx *crmaccess.DataSet) *crmaccess.Service {
 	b.Helper()
 	p := openPortal(b, filepath.Join(b.TempDir(), "bench.db"))
 	if _, err := p.Import(context.Background(), fx); err != nil {

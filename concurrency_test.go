@@ -101,7 +101,8 @@ func TestConcurrentWritesAndChecks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crm.db")
 	p := openPortal(t, path)
 	fx := portalFixture(t)
-	fx.Users = append(fx.Users, crmaccess.FixtureUser{ID: root, DisplayName: "Root", Admin: true})
+	fx.Users = append(fx.Users, crmaccess.User{ID: root, DisplayName: "Root"})
+	fx.Admins = append(fx.Admins, root)
 	if _, err := p.Import(ctx, fx); err != nil {
 		t.Fatal(err)
 	}

@@ -56,20 +56,20 @@ const (
 
 // crashFixture has n shared (ReadWrite) contacts without managers, an admin,
 // the three managers and an outsider.
-func crashFixture(n int) *crmaccess.Fixture {
-	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{{ID: crashAdmin, DisplayName: "Admin", Admin: true}}}
+func crashFixture(n int) *crmaccess.DataSet {
+	fx := &crmaccess.DataSet{Users: []crmaccess.User{{ID: crashAdmin, DisplayName: "Admin"}}, Admins: []string{crashAdmin}}
 	for i, m := range crashManagers {
-		fx.Users = append(fx.Users, crmaccess.FixtureUser{ID: m, DisplayName: fmt.Sprint("Manager ", i+1)})
+		fx.Users = append(fx.Users, crmaccess.User{ID: m, DisplayName: fmt.Sprint("Manager ", i+1)})
 	}
-	fx.Users = append(fx.Users, crmaccess.FixtureUser{ID: crashOutsider, DisplayName: "Outsider"})
+	fx.Users = append(fx.Users, crmaccess.User{ID: crashOutsider, DisplayName: "Outsider"})
 	shared := crmaccess.ShareReadWrite
 	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 1; i <= n; i++ {
-		fx.Contacts = append(fx.Contacts, crmaccess.FixtureContact{
+		fx.Contacts = append(fx.Contacts, crmaccess.Contact{
 			ID: int64(i), FirstName: fmt.Sprint("First", i), LastName: fmt.Sprint("Last", i%977),
 			Tags:     []string{fmt.Sprint("t", i%7)},
-			Created:  crmaccess.FixtureTime{Time: created.Add(time.Duration(i) * time.Minute)},
-			CreateBy: crashOutsider, ShareType: &shared,
+			Created:  created.Add(time.Duration(i) * time.Minute),
+			CreateBy: crashOutsider, ShareType: shared,
 		})
 	}
 	return fx

@@ -6,7 +6,7 @@
 // contact's ShareType (None, ReadWrite, Read) and managerList decide who may
 // read and edit it. The Service changes access (SetOpportunityAccess,
 // SetContactsAccess), answers checks with a reason in CRM terms (Check),
-// grants and revokes the admin role, loads fixtures (Import) and keeps an
+// grants and revokes the admin role, loads data sets (Import, Upsert) and keeps an
 // audit trail of every change (Changes, AdminChanges).
 //
 // This package is the vocabulary and the rules: entities, the contact

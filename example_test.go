@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -50,11 +51,11 @@ func openExample(ctx context.Context, dir string) (*crmaccess.Service, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fixture, err := crmaccess.ParseFixture(strings.NewReader(examplePortal))
+	portal, err := fixture.Parse(strings.NewReader(examplePortal))
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := svc.Import(ctx, fixture); err != nil {
+	if _, err := svc.Import(ctx, portal.DataSet()); err != nil {
 		log.Fatal(err)
 	}
 	return svc, func() { svc.Close(); store.Close() }

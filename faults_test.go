@@ -158,109 +158,109 @@ func sameStored(t *testing.T, what string, want, got storedState) {
 type writePath struct {
 	name  string
 	empty bool
-	run   func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.Fixture) error
+	run   func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.DataSet) error
 }
 
 var writePaths = []writePath{
-	{name: "SetOpportunityAccess private", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetOpportunityAccess private", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetOpportunityAccess(ctx, alice, 1, true, []string{carol, dave})
 		return err
 	}},
-	{name: "SetOpportunityAccess public", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetOpportunityAccess public", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetOpportunityAccess(ctx, alice, 2, false, nil)
 		return err
 	}},
-	{name: "SetOpportunityAccess new list", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetOpportunityAccess new list", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetOpportunityAccess(ctx, admin, 2, true, []string{bob, carol})
 		return err
 	}},
-	{name: "SetContactsAccess private", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetContactsAccess private", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetContactsAccess(ctx, admin, crmaccess.ContactFilter{}, true, []string{bob, dave, carol})
 		return err
 	}},
-	{name: "SetContactsAccess shared", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetContactsAccess shared", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetContactsAccess(ctx, admin, crmaccess.ContactFilter{}, false, nil)
 		return err
 	}},
-	{name: "SetContactsAccess private, some skipped", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetContactsAccess private, some skipped", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetContactsAccess(ctx, bob, crmaccess.ContactFilter{ListView: crmaccess.ListPerson}, true, []string{bob, dave})
 		return err
 	}},
-	{name: "GrantAdmin", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "GrantAdmin", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.GrantAdmin(ctx, admin, dave)
 		return err
 	}},
-	{name: "RevokeAdmin", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "RevokeAdmin", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.RevokeAdmin(ctx, admin, admin)
 		return err
 	}},
-	{name: "Import", empty: true, run: func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.Fixture) error {
+	{name: "Import", empty: true, run: func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.DataSet) error {
 		_, err := s.Import(ctx, fx)
 		return err
 	}},
-	{name: "SetOpportunitiesAccess", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetOpportunitiesAccess", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetOpportunitiesAccess(ctx, alice, []int64{1, 2, 3}, true, []string{bob})
 		return err
 	}},
-	{name: "SetOpportunitiesAccessByFilter", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetOpportunitiesAccessByFilter", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetOpportunitiesAccessByFilter(ctx, admin, crmaccess.OpportunityFilter{}, false, nil)
 		return err
 	}},
-	{name: "SetContactsAccessByID", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetContactsAccessByID", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetContactsAccessByID(ctx, dave, []int64{1, 3, 5}, true, []string{bob})
 		return err
 	}},
-	{name: "CreateOpportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "CreateOpportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.CreateOpportunity(ctx, dave, crmaccess.Opportunity{ID: 10, Title: "new", ContactID: 1, Members: []int64{2, 3},
 			StageID: 30, Tags: []string{"a", "b"}}, true, []string{bob})
 		return err
 	}},
-	{name: "UpdateOpportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "UpdateOpportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.UpdateOpportunity(ctx, alice, crmaccess.Opportunity{ID: 2, Title: "edited", Responsible: bob, Members: []int64{1}, Tags: []string{"x"}})
 		return err
 	}},
-	{name: "DeleteOpportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "DeleteOpportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.DeleteOpportunity(ctx, alice, 1)
 		return err
 	}},
-	{name: "CreateContact", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "CreateContact", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.CreateContact(ctx, bob, crmaccess.Contact{ID: 10, FirstName: "New", CompanyID: 1, Tags: []string{"t"},
 			ShareType: crmaccess.ShareNone, ManagerList: []string{bob, dave}})
 		return err
 	}},
-	{name: "UpdateContact", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "UpdateContact", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.UpdateContact(ctx, admin, crmaccess.Contact{ID: 2, FirstName: "Edited", Tags: []string{"q"}})
 		return err
 	}},
-	{name: "DeleteContact", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "DeleteContact", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.DeleteContact(ctx, admin, 1) // a company with a person, main contact of nothing
 		return err
 	}},
-	{name: "DeleteContact of an opportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "DeleteContact of an opportunity", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.DeleteContact(ctx, admin, 3) // a member of opportunity 1
 		return err
 	}},
-	{name: "AddStage", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "AddStage", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.AddStage(ctx, admin, crmaccess.Stage{ID: 40, Title: "new"})
 		return err
 	}},
-	{name: "PutUser", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "PutUser", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.PutUser(ctx, admin, crmaccess.User{ID: "aaaaaaaa-0000-0000-0000-000000000006", DisplayName: "Erin"})
 		return err
 	}},
-	{name: "SetUserActive", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "SetUserActive", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.SetUserActive(ctx, admin, dave, false)
 		return err
 	}},
-	{name: "RemoveUser", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.Fixture) error {
+	{name: "RemoveUser", run: func(ctx context.Context, s *crmaccess.Service, _ *crmaccess.DataSet) error {
 		_, err := s.RemoveUser(ctx, admin, dave)
 		return err
 	}},
-	{name: "Upsert", run: func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.Fixture) error {
+	{name: "Upsert", run: func(ctx context.Context, s *crmaccess.Service, fx *crmaccess.DataSet) error {
 		changed := *fx
 		changed.Opportunities = slices.Clone(fx.Opportunities)
 		changed.Opportunities[0].Title, changed.Opportunities[0].IsPrivate, changed.Opportunities[0].AccessList = "upserted", true, []string{carol}
-		changed.Contacts = append(slices.Clone(fx.Contacts), crmaccess.FixtureContact{ID: 9, FirstName: "Up"})
+		changed.Contacts = append(slices.Clone(fx.Contacts), crmaccess.Contact{ID: 9, FirstName: "Up", ShareType: crmaccess.ShareReadWrite})
 		_, err := s.Upsert(ctx, &changed)
 		return err
 	}},

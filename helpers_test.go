@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -74,19 +75,19 @@ func serviceWith(t testing.TB, st crmaccess.Store, opts *crmaccess.Options) *crm
 	return svc
 }
 
-// portalFixture parses testdata/portal.json.
-func portalFixture(t testing.TB) *crmaccess.Fixture {
+// portalFixture is the data set of testdata/portal.json.
+func portalFixture(t testing.TB) *crmaccess.DataSet {
 	t.Helper()
 	f, err := os.Open("testdata/portal.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	fx, err := crmaccess.ParseFixture(f)
+	fx, err := fixture.Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fx
+	return fx.DataSet()
 }
 
 func wantCode(t *testing.T, err error, code string) {

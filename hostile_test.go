@@ -30,16 +30,16 @@ func hostilePortal(t testing.TB) (*portal, []crmaccess.Contact, map[int64]bool) 
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hostile.db")
 	p := openPortal(t, path)
-	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{
-		{ID: admin, DisplayName: "Admin", Admin: true}, {ID: alice, DisplayName: "Alice"}, {ID: bob, DisplayName: "Bob"},
-	}}
+	fx := &crmaccess.DataSet{Users: []crmaccess.User{
+		{ID: admin, DisplayName: "Admin"}, {ID: alice, DisplayName: "Alice"}, {ID: bob, DisplayName: "Bob"},
+	}, Admins: []string{admin}}
 	base := time.Date(2021, 4, 23, 0, 0, 0, 0, time.UTC)
 	share := []crmaccess.ShareType{crmaccess.ShareNone, crmaccess.ShareReadWrite, crmaccess.ShareRead}
 	for i := range 40 {
 		st := share[i%3]
-		c := crmaccess.FixtureContact{
+		c := crmaccess.Contact{
 			ID: int64(i + 1), IsCompany: i%5 == 0, ContactStage: int64(i % 3), ContactType: int64(i % 4),
-			Created: crmaccess.FixtureTime{Time: base.Add(time.Duration(i) * 13 * time.Hour)}, CreateBy: alice, ShareType: &st,
+			Created: base.Add(time.Duration(i) * 13 * time.Hour), CreateBy: alice, ShareType: st,
 		}
 		name := hostileNames[i%len(hostileNames)]
 		if c.IsCompany {
@@ -55,7 +55,7 @@ func hostilePortal(t testing.TB) (*portal, []crmaccess.Contact, map[int64]bool) 
 		}
 		fx.Contacts = append(fx.Contacts, c)
 	}
-	fx.Opportunities = []crmaccess.FixtureOpportunity{
+	fx.Opportunities = []crmaccess.Opportunity{
 		{ID: 1, Title: "o1", CreateBy: alice, ContactID: 3, Members: []int64{4, 9}},
 		{ID: 2, Title: "o2", CreateBy: alice, ContactID: 17, IsPrivate: true, AccessList: []string{bob}},
 	}

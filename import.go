@@ -5,26 +5,29 @@ import (
 	"slices"
 )
 
-// Import loads a parsed fixture into an empty store in one transaction:
-// its records, their access rules and the admin role of its admins. The
+// Import loads a data set into an empty store in one transaction: its
+// records, their access rules and the admin role of its admins. The
 // starting state goes into the change log as one entry (a change record
-// per record and admin, from no access to its imported access, with no
+// per record and user, from no access to its imported access, with no
 // actor), so that every instance follows it and history starts complete.
 //
-// Errors: EINVALID (the fixture fails ParseFixture's checks), ECONFLICT
-// (the store already holds data), EUNAVAILABLE, EINTERNAL.
-func (s *Service) Import(ctx context.Context, f *Fixture) (Token, error) {
-	if err := f.normalize(); err != nil {
+// Errors: EINVALID (the data set fails DataSet.Canonical's checks; the
+// message names the entry), ECONFLICT (the store already holds data),
+// EUNAVAILABLE, EINTERNAL.
+func (s *Service) Import(ctx context.Context, d *DataSet) (Token, error) {
+	d, err := d.canonical()
+	if err != nil {
 		return "", err
 	}
-	users, stages, contacts, opps := f.records()
+	users, contacts, opps := activeUsers(d.Users), d.Contacts, d.Opportunities
+	admins := adminSet(d.Admins)
 	return s.update(ctx, "", func(context.Context, Reader) (*Batch, error) {
-		b := &Batch{Kind: EntryImport, RequireEmpty: true, Users: users, Stages: stages, Contacts: contacts, Opportunities: opps}
+		b := &Batch{Kind: EntryImport, RequireEmpty: true, Users: users, Stages: d.Stages, Contacts: contacts, Opportunities: opps}
 		now := s.now()
 		b.Changes = make([]Change, 0, len(users)+len(contacts)+len(opps))
-		for _, u := range f.Users {
+		for _, u := range users {
 			b.Changes = append(b.Changes, Change{At: now, User: u.ID, Before: s.userState(u.ID),
-				After: AccessState{Admin: u.Admin, Status: UserActive}})
+				After: AccessState{Admin: admins[u.ID], Status: UserActive}})
 		}
 		for i := range contacts {
 			c := &contacts[i]
@@ -48,4 +51,22 @@ func sortedList(list []string) []string {
 		return nil
 	}
 	return slices.Sorted(slices.Values(list))
+}
+
+// activeUsers returns users, each active (a data set's users are added
+// active, whatever their Status says). users is a copy of the caller's.
+func activeUsers(users []User) []User {
+	for i := range users {
+		users[i].Status = UserActive
+	}
+	return users
+}
+
+// adminSet returns the ids of admins as a set.
+func adminSet(admins []string) map[string]bool {
+	set := make(map[string]bool, len(admins))
+	for _, a := range admins {
+		set[a] = true
+	}
+	return set
 }

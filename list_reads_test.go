@@ -137,10 +137,10 @@ func TestFirstPageReadsOnlyItsRows(t *testing.T) {
 	if os.Getenv("CRMACCESS_LONG") != "" {
 		n = 300_000
 	}
-	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{{ID: admin, Admin: true}, {ID: alice}, {ID: bob}}}
+	fx := &crmaccess.DataSet{Users: []crmaccess.User{{ID: admin}, {ID: alice}, {ID: bob}}, Admins: []string{admin}}
 	for i := 1; i <= n; i++ {
-		o := crmaccess.FixtureOpportunity{ID: int64(i), Title: fmt.Sprint("Deal ", i), CreateBy: alice, Responsible: alice,
-			Created: crmaccess.FixtureTime{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}}
+		o := crmaccess.Opportunity{ID: int64(i), Title: fmt.Sprint("Deal ", i), CreateBy: alice, Responsible: alice,
+			Created: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 		if i%3 == 0 {
 			o.IsPrivate, o.AccessList = true, []string{alice}
 		}

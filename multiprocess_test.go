@@ -59,20 +59,23 @@ const (
 // multiFixture has contacts of every share type (private ones with and
 // without managers; shared ones without), tagged t0 to t3 with stages and
 // types to filter by, and opportunities public and private.
-func multiFixture() *crmaccess.Fixture {
-	fx := &crmaccess.Fixture{Stages: []crmaccess.FixtureStage{{ID: 1, Title: "Talks", Color: "#B9AFD3"}}}
+func multiFixture() *crmaccess.DataSet {
+	fx := &crmaccess.DataSet{Stages: []crmaccess.Stage{{ID: 1, Title: "Talks", Color: "#B9AFD3"}}}
 	for i, u := range multiUsers {
-		fx.Users = append(fx.Users, crmaccess.FixtureUser{ID: u, DisplayName: fmt.Sprint("User ", i), Admin: i <= 1})
+		fx.Users = append(fx.Users, crmaccess.User{ID: u, DisplayName: fmt.Sprint("User ", i)})
+		if i <= 1 {
+			fx.Admins = append(fx.Admins, u)
+		}
 	}
 	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := int64(1); i <= multiContacts; i++ {
 		share := crmaccess.ShareType([]int{0, 1, 2, 0}[i%4])
-		c := crmaccess.FixtureContact{
+		c := crmaccess.Contact{
 			ID: i, FirstName: fmt.Sprint("First", i), LastName: fmt.Sprint("Last", i),
 			Tags:         []string{fmt.Sprint("t", i%4)},
 			ContactStage: i % 3, ContactType: i % 2,
-			Created:  crmaccess.FixtureTime{Time: created.Add(time.Duration(i) * time.Hour)},
-			CreateBy: multiUsers[1+i%5], ShareType: &share,
+			Created:  created.Add(time.Duration(i) * time.Hour),
+			CreateBy: multiUsers[1+i%5], ShareType: share,
 		}
 		if i%5 == 1 {
 			c.IsCompany, c.CompanyName, c.FirstName, c.LastName = true, fmt.Sprint("Company ", i), "", ""
@@ -83,9 +86,9 @@ func multiFixture() *crmaccess.Fixture {
 		fx.Contacts = append(fx.Contacts, c)
 	}
 	for i := int64(1); i <= multiOpportunities; i++ {
-		o := crmaccess.FixtureOpportunity{
+		o := crmaccess.Opportunity{
 			ID: i, Title: fmt.Sprint("Deal ", i), CreateBy: multiUsers[1+i%5], Responsible: multiUsers[1+(i+2)%5],
-			ContactID: i, StageID: 1, Created: crmaccess.FixtureTime{Time: created.Add(time.Duration(i) * time.Minute)},
+			ContactID: i, StageID: 1, Created: created.Add(time.Duration(i) * time.Minute),
 		}
 		if i%2 == 0 {
 			o.IsPrivate, o.AccessList = true, []string{multiUsers[1+(i+1)%5]}

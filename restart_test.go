@@ -36,7 +36,7 @@ func TestReopenGivesTheSameDecisions(t *testing.T) {
 func TestImportRefusesANonEmptyStore(t *testing.T) {
 	p := newPortal(t)
 	before := decisions(t, p.Service)
-	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{{ID: "aaaaaaaa-0000-0000-0000-000000000009", Admin: true}}}
+	fx := &crmaccess.DataSet{Users: []crmaccess.User{{ID: "aaaaaaaa-0000-0000-0000-000000000009"}}, Admins: []string{"aaaaaaaa-0000-0000-0000-000000000009"}}
 	_, err := p.Import(t.Context(), fx)
 	wantCode(t, err, crmaccess.ECONFLICT)
 	if ok, _ := p.IsAdmin(t.Context(), "aaaaaaaa-0000-0000-0000-000000000009"); ok {

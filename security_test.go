@@ -24,18 +24,18 @@ func TestFilterNeverTouchesWhatTheCallerMayNotEdit(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	users := []string{alice, bob, carol, dave}
-	fx := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{{ID: admin, Admin: true}}}
+	fx := &crmaccess.DataSet{Users: []crmaccess.User{{ID: admin}}, Admins: []string{admin}}
 	for _, u := range users {
-		fx.Users = append(fx.Users, crmaccess.FixtureUser{ID: u})
+		fx.Users = append(fx.Users, crmaccess.User{ID: u})
 	}
 	tags := []string{"a", "b", "c"}
 	created := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 	const n = 150
 	for i := 1; i <= n; i++ {
 		st := crmaccess.ShareType(rng.IntN(3))
-		c := crmaccess.FixtureContact{ID: int64(i), IsCompany: rng.IntN(4) == 0, FirstName: fmt.Sprint("P", i), CompanyName: fmt.Sprint("C", i),
-			ContactStage: int64(rng.IntN(3)), Created: crmaccess.FixtureTime{Time: created.Add(time.Duration(i) * time.Hour)},
-			CreateBy: users[rng.IntN(len(users))], ShareType: &st}
+		c := crmaccess.Contact{ID: int64(i), IsCompany: rng.IntN(4) == 0, FirstName: fmt.Sprint("P", i), CompanyName: fmt.Sprint("C", i),
+			ContactStage: int64(rng.IntN(3)), Created: created.Add(time.Duration(i) * time.Hour),
+			CreateBy: users[rng.IntN(len(users))], ShareType: st}
 		for _, tg := range tags {
 			if rng.IntN(2) == 0 {
 				c.Tags = append(c.Tags, tg)

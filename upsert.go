@@ -6,28 +6,25 @@ import (
 	"time"
 )
 
-// Upsert loads a data set in the fixture format into a store that may
-// already hold data, the way a team adopts crmaccess on a running CRM:
-// users, stages, contacts and opportunities missing from the store are
-// added with their access; those present are brought to the data set's
-// fields and access (a user's admin role included; a user the store
-// removed is added again; a user's status, and a record's creator and
-// creation time, stay). Every access
+// Upsert loads a data set into a store that may already hold data, the
+// way a team adopts crmaccess on a running CRM: users, stages, contacts and
+// opportunities missing from the store are added with their access; those
+// present are brought to the data set's fields and access (a user's admin
+// role included; a user the store removed is added again; a user's
+// status, and a record's creator and creation time, stay). Every access
 // consequence is recorded in the change log. It is idempotent: the same
 // data set a second time writes nothing. The data set is checked as for
 // Import (its references within itself); one transaction.
 //
-// Errors: EINVALID (the data set fails ParseFixture's checks), EUNAVAILABLE,
-// EINTERNAL.
-func (s *Service) Upsert(ctx context.Context, f *Fixture) (Token, error) {
-	if err := f.normalize(); err != nil {
+// Errors: EINVALID (the data set fails DataSet.Canonical's checks; the
+// message names the entry), EUNAVAILABLE, EINTERNAL.
+func (s *Service) Upsert(ctx context.Context, d *DataSet) (Token, error) {
+	d, err := d.canonical()
+	if err != nil {
 		return "", err
 	}
-	users, stages, contacts, opps := f.records()
-	admins := make(map[string]bool, len(f.Users))
-	for _, u := range f.Users {
-		admins[u.ID] = u.Admin
-	}
+	users, stages, contacts, opps := d.Users, d.Stages, d.Contacts, d.Opportunities
+	admins := adminSet(d.Admins)
 	return s.update(ctx, "", func(ctx context.Context, tx Reader) (*Batch, error) {
 		b := &Batch{Kind: EntryImport}
 		now := s.now()

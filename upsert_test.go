@@ -25,17 +25,17 @@ func TestUpsertAddsUpdatesAndIsIdempotent(t *testing.T) {
 	}
 
 	fx := portalFixture(t)
-	shareNone := crmaccess.ShareNone
-	fx.Contacts[0].ShareType, fx.Contacts[0].ManagerList = &shareNone, []string{bob}
-	fx.Contacts = append(fx.Contacts, crmaccess.FixtureContact{ID: 7, FirstName: "New", CreateBy: alice, ManagerList: []string{dave}, ShareType: &shareNone})
+	fx.Contacts[0].ShareType, fx.Contacts[0].ManagerList = crmaccess.ShareNone, []string{bob}
+	fx.Contacts = append(fx.Contacts, crmaccess.Contact{ID: 7, FirstName: "New", CreateBy: alice, ManagerList: []string{dave}, ShareType: crmaccess.ShareNone})
 	fx.Opportunities[0].Title, fx.Opportunities[0].Responsible = "Renamed", carol
-	fx.Opportunities = append(fx.Opportunities, crmaccess.FixtureOpportunity{ID: 4, Title: "New", CreateBy: dave, Responsible: dave,
+	fx.Opportunities = append(fx.Opportunities, crmaccess.Opportunity{ID: 4, Title: "New", CreateBy: dave, Responsible: dave,
 		IsPrivate: true, AccessList: []string{bob}})
 	for i := range fx.Users {
 		if fx.Users[i].ID == bob {
-			fx.Users[i].Admin, fx.Users[i].DisplayName = true, "Bob Admin"
+			fx.Users[i].DisplayName = "Bob Admin"
 		}
 	}
+	fx.Admins = append(fx.Admins, bob)
 	tok, err = p.Upsert(ctx, fx)
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 // baseline's, both loaded in this process.
 type grantSet struct {
 	n     int // grants asked for
-	fx    *crmaccess.Fixture
+	fx    *crmaccess.DataSet
 	rules int // crmaccess's rule lines (= the baseline's p lines)
 
 	crmPath string
@@ -61,7 +61,7 @@ func newService(ctx context.Context, path string) (*storage.Store, *crmaccess.Se
 }
 
 // buildGrants writes every grant set: crmaccess's through Service.Import
-// of a generated fixture (one transaction of multi-row inserts), the
+// of a generated data set (one transaction of multi-row inserts), the
 // baseline's through gorm-adapter's AddPolicies in batches; then loads the
 // baseline's enforcer (gorm-adapter LoadPolicy).
 func (h *harness) buildGrants() error {
@@ -101,7 +101,7 @@ func (h *harness) buildGrants() error {
 		if g.aclDB == nil {
 			baseline = "(the baseline's database not built: no row asked for it)"
 		}
-		h.note("data set %s grants: %s rule lines (%s opportunities, %s companies, 1,000 users); built in %s by crmaccess (Service.Import of a generated fixture: one transaction of multi-row INSERTs) %s",
+		h.note("data set %s grants: %s rule lines (%s opportunities, %s companies, 1,000 users); built in %s by crmaccess (Service.Import of a generated data set: one transaction of multi-row INSERTs) %s",
 			count(n), group(float64(g.rules)), group(float64(len(g.fx.Opportunities))), group(float64(len(g.fx.Contacts))),
 			crmTime.Round(time.Millisecond), baseline)
 	}

@@ -132,7 +132,7 @@ func (h *harness) writeWarmup() time.Duration { return max(300*time.Millisecond,
 // window, the clients split evenly over the instances; client c toggles
 // the lists of its targets, whose lists state tracks. Only the writes that
 // start in the window count. Failed writes are counted by code in failed.
-func (h *harness) writeWindow(ins []*instance, targets []*crmaccess.FixtureOpportunity, state []int, failed map[string]int) (writeRun, error) {
+func (h *harness) writeWindow(ins []*instance, targets []*crmaccess.Opportunity, state []int, failed map[string]int) (writeRun, error) {
 	lat := make([][]time.Duration, writeClients)
 	fails := make([]map[string]int, writeClients)
 	var wg sync.WaitGroup

@@ -151,7 +151,7 @@ func (h *harness) lifecycleOn(d *sharedDB) (lifecycleResult, error) {
 
 // companyCount is how many companies a grant data set has: its contacts,
 // ids 1 to n.
-func companyCount(fx *crmaccess.Fixture) int {
+func companyCount(fx *crmaccess.DataSet) int {
 	n := 0
 	for _, c := range fx.Contacts {
 		if c.IsCompany {
@@ -238,7 +238,7 @@ func (h *harness) removeUserOn(d *sharedDB) (removeResult, error) {
 
 // removeRun is one run of row 14 on an instance that follows the log every
 // poll (0: the default Options; negative: not in the background).
-func (h *harness) removeRun(d *sharedDB, poll time.Duration, grant *crmaccess.Fixture, r *removeResult) error {
+func (h *harness) removeRun(d *sharedDB, poll time.Duration, grant *crmaccess.DataSet, r *removeResult) error {
 	in, err := openInstance(h.ctx, d.args, poll)
 	if err != nil {
 		return err
@@ -305,14 +305,14 @@ func (h *harness) removeRun(d *sharedDB, poll time.Duration, grant *crmaccess.Fi
 // about n private opportunities of the grant set fx, spread over it: the
 // user, the stages, the companies those opportunities name, and the
 // opportunities as fx has them with user added to their lists.
-func listedFixture(fx *crmaccess.Fixture, user string, n int) *crmaccess.Fixture {
-	var private []*crmaccess.FixtureOpportunity
+func listedFixture(fx *crmaccess.DataSet, user string, n int) *crmaccess.DataSet {
+	var private []*crmaccess.Opportunity
 	for i := range fx.Opportunities {
 		if fx.Opportunities[i].IsPrivate {
 			private = append(private, &fx.Opportunities[i])
 		}
 	}
-	out := &crmaccess.Fixture{Users: []crmaccess.FixtureUser{{ID: user, DisplayName: "Listed user", Title: "Sales manager"}},
+	out := &crmaccess.DataSet{Users: []crmaccess.User{{ID: user, DisplayName: "Listed user", Title: "Sales manager"}},
 		Stages: slices.Clone(fx.Stages)}
 	named := map[int64]bool{}
 	step := max(1, len(private)/n)

@@ -130,7 +130,7 @@ func (h *harness) upsertOn(d *sharedDB) (upsertResult, error) {
 }
 
 // timeUpsert times in's Upsert of fx, adding its CPU time to cpu.
-func timeUpsert(h *harness, in *instance, fx *crmaccess.Fixture, tok *crmaccess.Token, cpu *[]float64) (time.Duration, error) {
+func timeUpsert(h *harness, in *instance, fx *crmaccess.DataSet, tok *crmaccess.Token, cpu *[]float64) (time.Duration, error) {
 	var err error
 	took, used, measured := timeCPU(func() { *tok, err = in.svc.Upsert(h.ctx, fx) })
 	if err != nil {
@@ -144,7 +144,7 @@ func timeUpsert(h *harness, in *instance, fx *crmaccess.Fixture, tok *crmaccess.
 
 // importEmpty times Import of fx into an empty store on d's database (a new
 // SQLite file, or new tables in the PostgreSQL database), removed after.
-func (h *harness) importEmpty(d *sharedDB, rep int, fx *crmaccess.Fixture, r *upsertResult) (time.Duration, error) {
+func (h *harness) importEmpty(d *sharedDB, rep int, fx *crmaccess.DataSet, r *upsertResult) (time.Duration, error) {
 	empty := &sharedDB{name: d.name}
 	if d.args.Prefix == "" {
 		empty.args.DB = h.path(fmt.Sprintf("adopt-%d.db", rep))

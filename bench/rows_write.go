@@ -23,9 +23,9 @@ var (
 )
 
 // changeTargets picks n opportunities spread over the data set.
-func changeTargets(fx *crmaccess.Fixture, n int) []*crmaccess.FixtureOpportunity {
+func changeTargets(fx *crmaccess.DataSet, n int) []*crmaccess.Opportunity {
 	n = min(n, len(fx.Opportunities))
-	out := make([]*crmaccess.FixtureOpportunity, n)
+	out := make([]*crmaccess.Opportunity, n)
 	step := len(fx.Opportunities) / n
 	for i := range out {
 		out[i] = &fx.Opportunities[i*step]
@@ -40,7 +40,7 @@ func changeTargets(fx *crmaccess.Fixture, n int) []*crmaccess.FixtureOpportunity
 func (h *harness) opportunityChanges() error {
 	g := h.large()
 	targets := changeTargets(g.fx, h.cfg.changes)
-	set := func(o *crmaccess.FixtureOpportunity, list []string) error {
+	set := func(o *crmaccess.Opportunity, list []string) error {
 		_, err := g.svc.SetOpportunityAccess(h.ctx, o.CreateBy, o.ID, true, list)
 		return err
 	}
@@ -128,9 +128,7 @@ func filterCallChild(ctx context.Context, a childArgs) (any, error) {
 	// The rows the call writes, as crmaccess encodes them.
 	var rows []ruleRow
 	for _, fc := range fx.Contacts {
-		ct := crmaccess.Contact{ID: fc.ID, IsCompany: fc.IsCompany, CompanyName: fc.CompanyName, FirstName: fc.FirstName,
-			LastName: fc.LastName, Tags: fc.Tags, ContactStage: fc.ContactStage, ContactType: fc.ContactType, Created: fc.Created.Time}
-		if !filter.Match(&ct, false) {
+		if !filter.Match(&fc, false) {
 			continue
 		}
 		for _, r := range policy.ContactRules(&crmaccess.Contact{ID: fc.ID, ShareType: crmaccess.ShareNone, ManagerList: managers}) {

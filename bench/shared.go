@@ -216,9 +216,9 @@ func sideMet[T any](rs [2]*T, ok func(i int, r *T) bool) [2]string {
 // spreadTargets picks about n opportunities spread over the data set, the
 // skip-th after each of changeTargets' (so that rows do not share records),
 // leaving out those whose creator or responsible user is one of users.
-func spreadTargets(fx *crmaccess.Fixture, n, skip int, users ...string) []*crmaccess.FixtureOpportunity {
+func spreadTargets(fx *crmaccess.DataSet, n, skip int, users ...string) []*crmaccess.Opportunity {
 	step := len(fx.Opportunities) / min(n, len(fx.Opportunities))
-	var out []*crmaccess.FixtureOpportunity
+	var out []*crmaccess.Opportunity
 	for i := skip % step; i < len(fx.Opportunities) && len(out) < n; i += step {
 		o := &fx.Opportunities[i]
 		if !slices.Contains(users, o.CreateBy) && !slices.Contains(users, o.Responsible) {
@@ -230,7 +230,7 @@ func spreadTargets(fx *crmaccess.Fixture, n, skip int, users ...string) []*crmac
 
 // setLists gives every target the list of its state (0: listA, 1: listB)
 // through in, and returns the token of the last write.
-func setLists(ctx context.Context, in *instance, targets []*crmaccess.FixtureOpportunity, state []int) (crmaccess.Token, error) {
+func setLists(ctx context.Context, in *instance, targets []*crmaccess.Opportunity, state []int) (crmaccess.Token, error) {
 	var tok crmaccess.Token
 	for i, o := range targets {
 		res, err := in.svc.SetOpportunityAccess(ctx, o.CreateBy, o.ID, true, [][]string{listA, listB}[state[i]])

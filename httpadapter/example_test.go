@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/httpadapter"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
@@ -40,7 +41,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	defer svc.Close()
-	fixture, err := crmaccess.ParseFixture(strings.NewReader(`{
+	portal, err := fixture.Parse(strings.NewReader(`{
 	  "users": [{"id": "11111111-1111-1111-1111-111111111111", "displayName": "Ann"},
 	            {"id": "22222222-2222-2222-2222-222222222222", "displayName": "Ben"}],
 	  "opportunities": [{"id": 1, "title": "Hotel catalogue",
@@ -49,7 +50,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := svc.Import(ctx, fixture); err != nil {
+	if _, err := svc.Import(ctx, portal.DataSet()); err != nil {
 		log.Fatal(err)
 	}
 

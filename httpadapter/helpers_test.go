@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/httpadapter"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
@@ -41,14 +42,14 @@ type portal struct {
 }
 
 // loadFixture reads testdata/portal.json.
-func loadFixture(t testing.TB) *crmaccess.Fixture {
+func loadFixture(t testing.TB) *fixture.File {
 	t.Helper()
 	f, err := os.Open("testdata/portal.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	fx, err := crmaccess.ParseFixture(f)
+	fx, err := fixture.Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func loadFixture(t testing.TB) *crmaccess.Fixture {
 
 // tokenAuth authenticates "Authorization: Bearer TOKEN" with the tokens of
 // the fixture.
-func tokenAuth(fx *crmaccess.Fixture) httpadapter.Authenticate {
+func tokenAuth(fx *fixture.File) httpadapter.Authenticate {
 	tokens := map[string]string{}
 	for _, u := range fx.Users {
 		tokens[u.Token] = u.ID
@@ -98,7 +99,7 @@ func newPortal(t testing.TB, opts *httpadapter.Options, wrap func(crmaccess.Stor
 	}
 	t.Cleanup(func() { svc.Close() })
 	fx := loadFixture(t)
-	if _, err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx.DataSet()); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	logs := &bytes.Buffer{}

@@ -26,7 +26,7 @@ import (
 
 // benchHandler imports fx into a fresh SQLite file and returns the handler;
 // the bearer token is the user id.
-func benchHandler(b *testing.B, fx *crmaccess.Fixture) http.Handler {
+func benchHandler(b *testing.B, fx *crmaccess.DataSet) http.Handler {
 	b.Helper()
 	ctx := context.Background()
 	st, err := storage.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)

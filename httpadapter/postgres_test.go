@@ -53,7 +53,7 @@ func postgresPortal(t testing.TB, opts *httpadapter.Options) *portal {
 	}
 	t.Cleanup(func() { svc.Close() }) // before the tables are dropped
 	fx := loadFixture(t)
-	if _, err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx.DataSet()); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
 	o := httpadapter.Options{}

@@ -32,7 +32,7 @@ type filePortal struct {
 	path string
 }
 
-func newFilePortal(t testing.TB, fx *crmaccess.Fixture, opts *httpadapter.Options) *filePortal {
+func newFilePortal(t testing.TB, fx *crmaccess.DataSet, opts *httpadapter.Options) *filePortal {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crm.db")
@@ -51,7 +51,7 @@ func newFilePortal(t testing.TB, fx *crmaccess.Fixture, opts *httpadapter.Option
 	}
 	t.Cleanup(func() { svc.Close() })
 	if fx == nil {
-		fx = loadFixture(t)
+		fx = loadFixture(t).DataSet()
 	}
 	if _, err := svc.Import(ctx, fx); err != nil {
 		t.Fatalf("Import: %v", err)
@@ -362,15 +362,15 @@ func TestCancelledRequestWritesNothing(t *testing.T) {
 }
 
 // bigFixture is the test portal's users with n shared contacts.
-func bigFixture(t testing.TB, n int) *crmaccess.Fixture {
+func bigFixture(t testing.TB, n int) *crmaccess.DataSet {
 	t.Helper()
-	fx := loadFixture(t)
+	fx := loadFixture(t).DataSet()
 	fx.Opportunities = nil
 	fx.Contacts = nil
 	created := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 1; i <= n; i++ {
-		fx.Contacts = append(fx.Contacts, crmaccess.FixtureContact{ID: int64(i), FirstName: fmt.Sprint("F", i),
-			LastName: "L", Tags: []string{"bulk"}, Created: crmaccess.FixtureTime{Time: created.Add(time.Duration(i) * time.Second)}})
+		fx.Contacts = append(fx.Contacts, crmaccess.Contact{ID: int64(i), FirstName: fmt.Sprint("F", i), ShareType: crmaccess.ShareReadWrite,
+			LastName: "L", Tags: []string{"bulk"}, Created: created.Add(time.Duration(i) * time.Second)})
 	}
 	return fx
 }

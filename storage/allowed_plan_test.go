@@ -21,7 +21,7 @@ type grantsPortal struct {
 	db     *gorm.DB
 	store  *storage.Store
 	svc    *crmaccess.Service
-	fx     *crmaccess.Fixture
+	fx     *crmaccess.DataSet
 	prefix string
 	deals  string
 	rules  string

@@ -39,8 +39,7 @@ const (
 	far2 = int64(1)<<62 + 3
 )
 
-func corpusFixture() *crmaccess.Fixture {
-	share := func(t crmaccess.ShareType) *crmaccess.ShareType { return &t }
+func corpusFixture() *crmaccess.DataSet {
 	many := func(n int) []string {
 		var tags []string
 		for i := range n {
@@ -51,25 +50,26 @@ func corpusFixture() *crmaccess.Fixture {
 	// A list longer than a record keeps inline.
 	long := []string{cAlice, cBob, cCarol, cDave, cRevoked, "c0000000-0000-4000-8000-000000000101",
 		"c0000000-0000-4000-8000-000000000102", "c0000000-0000-4000-8000-000000000103"}
-	f := &crmaccess.Fixture{
-		Users: []crmaccess.FixtureUser{
-			{ID: cAdmin, DisplayName: "Admin", Admin: true}, {ID: cRevoked, DisplayName: "Revoked", Admin: true},
+	f := &crmaccess.DataSet{
+		Users: []crmaccess.User{
+			{ID: cAdmin, DisplayName: "Admin"}, {ID: cRevoked, DisplayName: "Revoked"},
 			{ID: cAlice, DisplayName: "Alice"}, {ID: cBob, DisplayName: "Bob"}, {ID: cCarol, DisplayName: "Carol"},
 			{ID: cDave, DisplayName: "Dave"}, {ID: cEve, DisplayName: "Eve"},
 		},
-		Stages: []crmaccess.FixtureStage{{ID: 1, Title: "Open"}},
-		Contacts: []crmaccess.FixtureContact{
-			{ID: 1, IsCompany: true, CompanyName: "Shared", ShareType: share(crmaccess.ShareReadWrite)},
-			{ID: 2, FirstName: "Read", ShareType: share(crmaccess.ShareRead), ManagerList: []string{cAlice}, Tags: many(60)},
-			{ID: 3, FirstName: "Private", ShareType: share(crmaccess.ShareNone), ManagerList: []string{cBob}},
-			{ID: 4, FirstName: "Nobody's", CreateBy: cAlice, ShareType: share(crmaccess.ShareNone)}, // admins only
-			{ID: 5, FirstName: "Read only", ShareType: share(crmaccess.ShareRead)},
-			{ID: 6, FirstName: "Long list", ShareType: share(crmaccess.ShareNone), ManagerList: long},
-			{ID: 7, FirstName: "Revoked's", ShareType: share(crmaccess.ShareNone), ManagerList: []string{cRevoked}},
-			{ID: far1, FirstName: "Far", ShareType: share(crmaccess.ShareNone), ManagerList: []string{cCarol}},
-			{ID: far2, FirstName: "Farther", ShareType: share(crmaccess.ShareRead)},
+		Admins: []string{cAdmin, cRevoked},
+		Stages: []crmaccess.Stage{{ID: 1, Title: "Open"}},
+		Contacts: []crmaccess.Contact{
+			{ID: 1, IsCompany: true, CompanyName: "Shared", ShareType: crmaccess.ShareReadWrite},
+			{ID: 2, FirstName: "Read", ShareType: crmaccess.ShareRead, ManagerList: []string{cAlice}, Tags: many(60)},
+			{ID: 3, FirstName: "Private", ShareType: crmaccess.ShareNone, ManagerList: []string{cBob}},
+			{ID: 4, FirstName: "Nobody's", CreateBy: cAlice, ShareType: crmaccess.ShareNone}, // admins only
+			{ID: 5, FirstName: "Read only", ShareType: crmaccess.ShareRead},
+			{ID: 6, FirstName: "Long list", ShareType: crmaccess.ShareNone, ManagerList: long},
+			{ID: 7, FirstName: "Revoked's", ShareType: crmaccess.ShareNone, ManagerList: []string{cRevoked}},
+			{ID: far1, FirstName: "Far", ShareType: crmaccess.ShareNone, ManagerList: []string{cCarol}},
+			{ID: far2, FirstName: "Farther", ShareType: crmaccess.ShareRead},
 		},
-		Opportunities: []crmaccess.FixtureOpportunity{
+		Opportunities: []crmaccess.Opportunity{
 			{ID: 1, Title: "Public", CreateBy: cAlice, Responsible: cBob, StageID: 1},
 			{ID: 2, Title: "Listed", CreateBy: cAlice, Responsible: cCarol, IsPrivate: true, AccessList: []string{cDave}, Tags: many(40)},
 			{ID: 3, Title: "Empty list", CreateBy: cBob, Responsible: cBob, IsPrivate: true},

@@ -49,9 +49,9 @@ func ExampleStore_Allowed() {
 	}
 	defer svc.Close()
 	const ann, bob = "9924256a-739c-462b-af15-e652a3b1b6eb", "646a6cff-df57-4b83-8ffb-ad1d25f0ec39"
-	_, err = svc.Import(ctx, &crmaccess.Fixture{
-		Users: []crmaccess.FixtureUser{{ID: ann, DisplayName: "Ann"}, {ID: bob, DisplayName: "Bob"}},
-		Opportunities: []crmaccess.FixtureOpportunity{
+	_, err = svc.Import(ctx, &crmaccess.DataSet{
+		Users: []crmaccess.User{{ID: ann, DisplayName: "Ann"}, {ID: bob, DisplayName: "Bob"}},
+		Opportunities: []crmaccess.Opportunity{
 			{ID: 1, Title: "Hotel catalogue", CreateBy: ann},
 			{ID: 2, Title: "Secret deal", CreateBy: ann, IsPrivate: true, AccessList: []string{ann}},
 		},

@@ -16,7 +16,7 @@ import (
 // The store's hot paths on SQLite, for benchstat across commits.
 
 // benchStore imports fx into a fresh SQLite file.
-func benchStore(b *testing.B, fx *crmaccess.Fixture) *storage.Store {
+func benchStore(b *testing.B, fx *crmaccess.DataSet) *storage.Store {
 	b.Helper()
 	ctx := context.Background()
 	st, err := storage.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)

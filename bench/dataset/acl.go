@@ -34,14 +34,14 @@ const ActionRead = "read"
 // record, read) for a public marker, a list entry, the creator and the
 // responsible user. Objects are named as in crmaccess (policy.Object).
 // Admins have no line: Grants makes none.
-func ACLLines(f *crmaccess.Fixture) [][]string {
+func ACLLines(f *crmaccess.DataSet) [][]string {
 	var out [][]string
 	line := func(sub string, ref crmaccess.Ref) {
 		out = append(out, []string{sub, policy.Object(ref), ActionRead})
 	}
 	for _, c := range f.Contacts {
 		ref := crmaccess.ContactRef(c.ID)
-		if c.ShareType == nil || *c.ShareType != crmaccess.ShareNone {
+		if c.ShareType != crmaccess.ShareNone {
 			line(Public, ref)
 		}
 		for _, u := range c.ManagerList {

@@ -40,9 +40,9 @@ func Managers() []string { return []string{UserID(11), UserID(22), UserID(33)} }
 // type), a tenth of them private with two managers. One contact in five
 // is a company; three persons in four work for one of the companies. User
 // ContactsAdmin is an admin.
-func Contacts(matching int) *crmaccess.Fixture {
+func Contacts(matching int) *crmaccess.DataSet {
 	r := rand.New(rand.NewPCG(2, uint64(matching)))
-	f := &crmaccess.Fixture{Users: users(ContactsAdmin), Stages: stages()}
+	f := &crmaccess.DataSet{Users: users(), Admins: []string{UserID(ContactsAdmin)}, Stages: stages()}
 	total := matching + matching/5
 	// Which contacts match: a random matching-sized subset.
 	match := make([]bool, total)
@@ -53,7 +53,7 @@ func Contacts(matching int) *crmaccess.Fixture {
 	private := crmaccess.ShareNone
 	for i := range total {
 		id := int64(i + 1)
-		c := crmaccess.FixtureContact{ID: id, Created: crmaccess.FixtureTime{Time: created.Add(time.Duration(i) * time.Minute)},
+		c := crmaccess.Contact{ID: id, ShareType: crmaccess.ShareReadWrite, Created: created.Add(time.Duration(i) * time.Minute),
 			CreateBy: UserID(r.IntN(UserCount)), About: "Generated contact",
 			ContactStage: int64(1 + r.IntN(6)), ContactType: int64(1 + r.IntN(4))}
 		if i%5 == 0 {
@@ -85,7 +85,7 @@ func Contacts(matching int) *crmaccess.Fixture {
 				c.ContactStage, c.ContactType = FilterStage, FilterType+1
 			}
 			if r.IntN(10) == 0 {
-				c.ShareType = &private
+				c.ShareType = private
 				for _, u := range distinctUsers(r, 2) {
 					c.ManagerList = append(c.ManagerList, UserID(u))
 				}

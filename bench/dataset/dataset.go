@@ -28,22 +28,19 @@ var userIDs = func() []string {
 // that two runs write the same rows.
 var created = time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
 
-func users(admins ...int) []crmaccess.FixtureUser {
-	out := make([]crmaccess.FixtureUser, UserCount)
+func users() []crmaccess.User {
+	out := make([]crmaccess.User, UserCount)
 	for i := range out {
-		out[i] = crmaccess.FixtureUser{ID: UserID(i), DisplayName: fmt.Sprintf("User %d", i), Title: "Sales manager"}
-	}
-	for _, a := range admins {
-		out[a].Admin = true
+		out[i] = crmaccess.User{ID: UserID(i), DisplayName: fmt.Sprintf("User %d", i), Title: "Sales manager"}
 	}
 	return out
 }
 
-func stages() []crmaccess.FixtureStage {
+func stages() []crmaccess.Stage {
 	names := []string{"Initial contact", "Discussion", "Proposal", "Negotiation", "Won", "Lost"}
-	out := make([]crmaccess.FixtureStage, len(names))
+	out := make([]crmaccess.Stage, len(names))
 	for i, n := range names {
-		out[i] = crmaccess.FixtureStage{ID: int64(i + 1), Title: n, Color: "#B9AFD3", SortOrder: i,
+		out[i] = crmaccess.Stage{ID: int64(i + 1), Title: n, Color: "#B9AFD3", SortOrder: i,
 			SuccessProbability: 10 * (i + 1)}
 	}
 	return out
@@ -74,14 +71,14 @@ func distinctUsers(r *rand.Rand, k int, exclude ...int) []int {
 // a creator and a different responsible user, and the list names neither
 // (so each rule is one distinct plain ACL line, see ACLLines). No user is
 // an admin.
-func Grants(n int) *crmaccess.Fixture {
+func Grants(n int) *crmaccess.DataSet {
 	r := rand.New(rand.NewPCG(1, uint64(n)))
-	f := &crmaccess.Fixture{Users: users(), Stages: stages()}
+	f := &crmaccess.DataSet{Users: users(), Stages: stages()}
 	// About 3.25 lines an opportunity; one company for 50 opportunities.
 	companies := max(1, n/163)
 	for i := 1; i <= companies; i++ {
-		f.Contacts = append(f.Contacts, crmaccess.FixtureContact{ID: int64(i), IsCompany: true,
-			CompanyName: fmt.Sprintf("Company %d", i), Tags: []string{"customer"}, Created: crmaccess.FixtureTime{Time: created},
+		f.Contacts = append(f.Contacts, crmaccess.Contact{ID: int64(i), IsCompany: true, ShareType: crmaccess.ShareReadWrite,
+			CompanyName: fmt.Sprintf("Company %d", i), Tags: []string{"customer"}, Created: created,
 			CreateBy: UserID(r.IntN(UserCount))})
 	}
 	lines := companies
@@ -96,14 +93,14 @@ func Grants(n int) *crmaccess.Fixture {
 // opportunity generates opportunity id of a grant data set whose companies
 // are 1 to companies: a creator and a different responsible user, one in
 // ten private with an accessList of 2 to 5 other users.
-func opportunity(r *rand.Rand, id int64, companies int) crmaccess.FixtureOpportunity {
+func opportunity(r *rand.Rand, id int64, companies int) crmaccess.Opportunity {
 	people := distinctUsers(r, 2)
-	o := crmaccess.FixtureOpportunity{
+	o := crmaccess.Opportunity{
 		ID: id, Title: fmt.Sprintf("Deal %d", id), Description: "Generated opportunity",
 		CreateBy: UserID(people[0]), Responsible: UserID(people[1]),
 		ContactID: int64(1 + r.IntN(companies)), StageID: int64(1 + r.IntN(6)), SuccessProbability: 50,
-		ExpectedCloseDate: crmaccess.FixtureTime{Time: created.AddDate(0, 3, 0)},
-		Created:           crmaccess.FixtureTime{Time: created},
+		ExpectedCloseDate: created.AddDate(0, 3, 0),
+		Created:           created,
 	}
 	if r.IntN(10) == 0 {
 		o.IsPrivate = true
@@ -119,15 +116,15 @@ func opportunity(r *rand.Rand, id int64, companies int) crmaccess.FixtureOpportu
 // grants' users, stages and companies as they are, and n opportunities
 // more, generated as Grants generates its own, with ids from first on.
 // The same arguments give the same data set.
-func Adoption(grants *crmaccess.Fixture, n int, first int64) *crmaccess.Fixture {
+func Adoption(grants *crmaccess.DataSet, n int, first int64) *crmaccess.DataSet {
 	r := rand.New(rand.NewPCG(3, uint64(first)))
-	f := &crmaccess.Fixture{Users: users(), Stages: stages()}
+	f := &crmaccess.DataSet{Users: users(), Stages: stages()}
 	for _, c := range grants.Contacts {
 		if c.IsCompany {
 			f.Contacts = append(f.Contacts, c)
 		}
 	}
-	f.Opportunities = make([]crmaccess.FixtureOpportunity, n)
+	f.Opportunities = make([]crmaccess.Opportunity, n)
 	for i := range f.Opportunities {
 		f.Opportunities[i] = opportunity(r, first+int64(i), len(f.Contacts))
 	}
@@ -138,19 +135,13 @@ func Adoption(grants *crmaccess.Fixture, n int, first int64) *crmaccess.Fixture 
 // contacts' and the opportunities' rules), as Service.Import writes them;
 // Import also writes one status line per user (g5, user, crm:active),
 // which are not grants and are left out here.
-func Rules(f *crmaccess.Fixture) []crmaccess.Rule {
+func Rules(f *crmaccess.DataSet) []crmaccess.Rule {
 	var out []crmaccess.Rule
-	for _, u := range f.Users {
-		if u.Admin {
-			out = append(out, policy.AdminRule(u.ID))
-		}
+	for _, a := range f.Admins {
+		out = append(out, policy.AdminRule(a))
 	}
 	for _, c := range f.Contacts {
-		share := crmaccess.ShareReadWrite
-		if c.ShareType != nil {
-			share = *c.ShareType
-		}
-		out = append(out, policy.ContactRules(&crmaccess.Contact{ID: c.ID, ShareType: share, ManagerList: c.ManagerList})...)
+		out = append(out, policy.ContactRules(&c)...)
 	}
 	for _, o := range f.Opportunities {
 		out = append(out, policy.OpportunityRules(&crmaccess.Opportunity{ID: o.ID, CreateBy: o.CreateBy,
@@ -167,7 +158,7 @@ type Check struct {
 
 // Checks returns count read checks of random users on random opportunities
 // of f; the same seed gives the same checks.
-func Checks(f *crmaccess.Fixture, count int, seed uint64) []Check {
+func Checks(f *crmaccess.DataSet, count int, seed uint64) []Check {
 	r := rand.New(rand.NewPCG(seed, 7))
 	out := make([]Check, count)
 	for i := range out {

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/httpadapter"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
@@ -182,11 +183,11 @@ func seed(ctx context.Context, db *gorm.DB, svc *crmaccess.Service) error {
 	if err := db.WithContext(ctx).Model(&Account{}).Count(&n).Error; err != nil || n > 0 {
 		return err
 	}
-	fx, err := crmaccess.ParseFixture(strings.NewReader(crmData))
+	fx, err := fixture.Parse(strings.NewReader(crmData))
 	if err != nil {
 		return err
 	}
-	if _, err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx.DataSet()); err != nil {
 		return err
 	}
 	return db.WithContext(ctx).Create(&accounts).Error

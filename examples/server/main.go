@@ -6,7 +6,7 @@
 //
 // -db names a SQLite file or a PostgreSQL URL; several servers may share
 // one database, each following the others' writes.
-// -fixtures loads FILE (the fixture format of crmaccess.ParseFixture) into an
+// -fixtures loads FILE (the fixture format of crmaccess/fixture) into an
 // empty database instead of the demo portal; on a database that already
 // holds data it refuses and exits with status 1. A later start on the same
 // file keeps its data and its tokens. -location names the portal's time
@@ -43,6 +43,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/httpadapter"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		source = *fixtures
 	}
-	fx, err := crmaccess.ParseFixture(bytes.NewReader(data))
+	fx, err := fixture.Parse(bytes.NewReader(data))
 	if err != nil {
 		// "FILE: line 3, column 12: users[0]: …"
 		return fail("%s: %s", source, strings.TrimPrefix(crmaccess.ErrorMessage(err), "fixture: "))
@@ -128,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer svc.Close()
 
 	// The data set goes into an empty database; one that holds data keeps it.
-	switch _, err := svc.Import(ctx, fx); {
+	switch _, err := svc.Import(ctx, fx.DataSet()); {
 	case err == nil:
 		if err := saveTokens(ctx, db, fx); err != nil {
 			return fail("save the tokens of %s: %v", source, err)

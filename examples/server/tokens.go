@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 )
 
 // demoToken is a row of the server's own table in the same database: the
@@ -31,7 +32,7 @@ func (demoToken) TableName() string { return "demo_tokens" }
 
 // saveTokens stores a token for every user of the fixture: the one the
 // fixture gives, or a random one.
-func saveTokens(ctx context.Context, db *gorm.DB, fx *crmaccess.Fixture) error {
+func saveTokens(ctx context.Context, db *gorm.DB, fx *fixture.File) error {
 	rows := make([]demoToken, 0, len(fx.Users))
 	for _, u := range fx.Users {
 		token := u.Token
