@@ -15,7 +15,11 @@ import (
 // nor returned.
 
 func TestSetOpportunitiesAccessSkipsReadersAndHidesTheHidden(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunitiesAccessSkipsReadersAndHidesTheHidden)
+}
+
+func testSetOpportunitiesAccessSkipsReadersAndHidesTheHidden(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	before := decisions(t, p.Service)
 	// dave reads 1 (public) and 2 (on its list) but created neither; 3 is
@@ -61,7 +65,11 @@ func TestSetOpportunitiesAccessSkipsReadersAndHidesTheHidden(t *testing.T) {
 }
 
 func TestSetContactsAccessByIDSkipsReadersAndHidesTheHidden(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetContactsAccessByIDSkipsReadersAndHidesTheHidden)
+}
+
+func testSetContactsAccessByIDSkipsReadersAndHidesTheHidden(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	// dave may edit 1 and 5 (shared read-write) and only read 3 (shared
 	// read); 2 and 4 are private to others; 99 does not exist.
 	res, err := p.SetContactsAccessByID(t.Context(), dave, []int64{1, 2, 3, 4, 5, 99}, true, []string{bob})
@@ -84,7 +92,11 @@ func TestSetContactsAccessByIDSkipsReadersAndHidesTheHidden(t *testing.T) {
 }
 
 func TestSetContactAccessAnswersOneContact(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetContactAccessAnswersOneContact)
+}
+
+func testSetContactAccessAnswersOneContact(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	_, missing := p.SetContactAccess(ctx, dave, 99, true, nil)
 	_, hidden := p.SetContactAccess(ctx, dave, 2, true, nil)
@@ -108,7 +120,11 @@ func TestSetContactAccessAnswersOneContact(t *testing.T) {
 }
 
 func TestSetOpportunitiesAccessByFilter(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunitiesAccessByFilter)
+}
+
+func testSetOpportunitiesAccessByFilter(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	// Alice created 1 and 2; 2 is at stage 31. Carol is 2's responsible.
 	stage := int64(31)
@@ -138,6 +154,10 @@ func TestSetOpportunitiesAccessByFilter(t *testing.T) {
 // probing names, tags or creation days gets the same count, and the same
 // answer, whether or not a contact hidden from them matches.
 func TestSkippedCountIsTheSameWhetherOrNotHiddenContactsMatch(t *testing.T) {
+	eachDatabase(t, testSkippedCountIsTheSameWhetherOrNotHiddenContactsMatch)
+}
+
+func testSkippedCountIsTheSameWhetherOrNotHiddenContactsMatch(t *testing.T, db database) {
 	probes := []crmaccess.ContactFilter{
 		{Tags: []string{"lead"}},
 		{Search: "Secr"},
@@ -161,8 +181,8 @@ func TestSkippedCountIsTheSameWhetherOrNotHiddenContactsMatch(t *testing.T) {
 		}
 		return out
 	}
-	without := newPortal(t)
-	with := newPortal(t)
+	without := newPortalOn(t, db)
+	with := newPortalOn(t, db)
 	// Alice's secret: private to her, tagged lead, created now.
 	if _, err := with.CreateContact(t.Context(), alice, crmaccess.Contact{ID: 20, FirstName: "Secret", LastName: "Merger",
 		Tags: []string{"lead"}, ShareType: crmaccess.ShareNone, ManagerList: []string{alice}}); err != nil {

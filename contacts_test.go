@@ -34,8 +34,10 @@ func day(s string) time.Time {
 	return t
 }
 
-func TestContactFilterSelects(t *testing.T) {
-	p := newPortal(t)
+func TestContactFilterSelects(t *testing.T) { eachDatabase(t, testContactFilterSelects) }
+
+func testContactFilterSelects(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	plus3 := time.FixedZone("+03:00", 3*3600)
 	for _, c := range []struct {
 		name string
@@ -76,7 +78,11 @@ func TestContactFilterSelects(t *testing.T) {
 }
 
 func TestContactFilterRejectsFromAfterTo(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testContactFilterRejectsFromAfterTo)
+}
+
+func testContactFilterRejectsFromAfterTo(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	before := decisions(t, p.Service)
 	f := crmaccess.ContactFilter{FromDate: day("2021-04-25T00:00:00Z"), ToDate: day("2021-04-24T23:00:00Z")}
 	_, err := p.SetContactsAccess(t.Context(), admin, f, true, nil)
@@ -92,7 +98,11 @@ func TestContactFilterRejectsFromAfterTo(t *testing.T) {
 }
 
 func TestSetContactsAccessRejectsBadManagerList(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetContactsAccessRejectsBadManagerList)
+}
+
+func testSetContactsAccessRejectsBadManagerList(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	before := decisions(t, p.Service)
 	for _, private := range []bool{true, false} {
 		_, err := p.SetContactsAccess(t.Context(), admin, crmaccess.ContactFilter{}, private, []string{bob, "{bob}"})
@@ -108,7 +118,11 @@ func TestSetContactsAccessRejectsBadManagerList(t *testing.T) {
 }
 
 func TestSetContactsAccessSkipsAndCountsContactsTheActorMayNotEdit(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetContactsAccessSkipsAndCountsContactsTheActorMayNotEdit)
+}
+
+func testSetContactsAccessSkipsAndCountsContactsTheActorMayNotEdit(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	// dave may edit the ReadWrite contacts 1, 5, 6; he may read but not
 	// edit 3 (Read): skipped and counted; 2 and 4 are private, hidden from
 	// him: neither changed nor counted.
@@ -148,7 +162,11 @@ func TestSetContactsAccessSkipsAndCountsContactsTheActorMayNotEdit(t *testing.T)
 }
 
 func TestSetContactsAccessPublicEmptiesManagers(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetContactsAccessPublicEmptiesManagers)
+}
+
+func testSetContactsAccessPublicEmptiesManagers(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	res, err := p.SetContactsAccess(t.Context(), alice, crmaccess.ContactFilter{Tags: []string{"lead"}}, false, []string{carol})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +197,11 @@ func TestSetContactsAccessPublicEmptiesManagers(t *testing.T) {
 }
 
 func TestSetContactsAccessReturnsUnchangedMatchesAndWritesNothing(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetContactsAccessReturnsUnchangedMatchesAndWritesNothing)
+}
+
+func testSetContactsAccessReturnsUnchangedMatchesAndWritesNothing(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	// Contacts 1, 5, 6 are already ReadWrite with no managers.
 	res, err := p.SetContactsAccess(t.Context(), dave, crmaccess.ContactFilter{}, false, nil)
 	if err != nil {
@@ -196,7 +218,11 @@ func TestSetContactsAccessReturnsUnchangedMatchesAndWritesNothing(t *testing.T) 
 }
 
 func TestSetContactsAccessReturnsRecordFields(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetContactsAccessReturnsRecordFields)
+}
+
+func testSetContactsAccessReturnsRecordFields(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	res, err := p.SetContactsAccess(t.Context(), admin, crmaccess.ContactFilter{Search: "bachir"}, true, []string{alice, bob})
 	if err != nil {
 		t.Fatal(err)

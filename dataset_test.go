@@ -12,6 +12,10 @@ import (
 // checked by Import and Upsert themselves, for a data set built in code as
 // for one read from a file: EINVALID naming the entry, and nothing written.
 func TestImportAndUpsertRefuseAnInvalidDataSet(t *testing.T) {
+	eachDatabase(t, testImportAndUpsertRefuseAnInvalidDataSet)
+}
+
+func testImportAndUpsertRefuseAnInvalidDataSet(t *testing.T, db database) {
 	for _, tc := range []struct {
 		name  string
 		spoil func(d *crmaccess.DataSet)
@@ -39,7 +43,7 @@ func TestImportAndUpsertRefuseAnInvalidDataSet(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := portalFixture(t)
 			tc.spoil(d)
-			empty := openPortal(t, t.TempDir()+"/crm.db")
+			empty := newEmptyPortalOn(t, db)
 			_, err := empty.Import(context.Background(), d)
 			wantCode(t, err, crmaccess.EINVALID)
 			if !strings.Contains(crmaccess.ErrorMessage(err), tc.entry) {
@@ -49,7 +53,7 @@ func TestImportAndUpsertRefuseAnInvalidDataSet(t *testing.T) {
 				t.Errorf("a refused Import left something behind: the valid one then fails: %v", err)
 			}
 
-			p := newPortal(t)
+			p := newPortalOn(t, db)
 			before := decisions(t, p.Service)
 			tok := p.Token()
 			_, err = p.Upsert(context.Background(), d)

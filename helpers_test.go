@@ -2,14 +2,11 @@ package crmaccess_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/fixture"
-	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -25,69 +22,91 @@ const (
 // testNow is the clock of the test services.
 var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-// portal is a service over a fresh SQLite file loaded with the test portal.
+// portal is a service, with the test clock, over a store loaded with the
+// test portal: a SQLite file (newPortal) or any database the tests run on
+// (newPortalOn). path is the SQLite file; place is where the store is on
+// any database.
 type portal struct {
 	*crmaccess.Service
 	store *storage.Store
 	path  string
+	place *testportal.Store
 }
 
+// database is a database the tests run on; eachDatabase runs a test's body
+// on every one (SQLite, and PostgreSQL when CRMACCESS_POSTGRES_DSN is set).
+type database = testportal.DB
+
+func eachDatabase(t *testing.T, f func(t *testing.T, db database)) {
+	t.Helper()
+	testportal.Each(t, f)
+}
+
+// newPortal is the test portal over a fresh SQLite file.
 func newPortal(t *testing.T) *portal {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "crm.db")
-	p := openPortal(t, path)
-	if _, err := p.Import(context.Background(), portalFixture(t)); err != nil {
-		t.Fatalf("Import: %v", err)
-	}
-	return p
+	return newPortalOn(t, testportal.SQLite)
+}
+
+// newPortalOn is the test portal over a fresh store on db.
+func newPortalOn(t testing.TB, db database) *portal {
+	t.Helper()
+	return portalOver(t, testportal.NewStore(t, db), false, testOptions())
+}
+
+// newPortalWith is the test portal over a fresh store on db, its service
+// started with opts.
+func newPortalWith(t testing.TB, db database, opts *crmaccess.Options) *portal {
+	t.Helper()
+	return portalOver(t, testportal.NewStore(t, db), false, opts)
+}
+
+// newEmptyPortalOn is a service over a fresh, empty store on db.
+func newEmptyPortalOn(t testing.TB, db database) *portal {
+	t.Helper()
+	return portalOver(t, testportal.NewStore(t, db), true, testOptions())
 }
 
 // openPortal opens a service over the SQLite file at path as it is.
 func openPortal(t testing.TB, path string) *portal {
 	t.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("storage.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &portal{Service: serviceOver(t, st), store: st, path: path}
+	return portalOver(t, testportal.SQLiteAt(path), true, testOptions())
+}
+
+// reopen opens another service over p's store as it is, over a connection
+// of its own (another instance).
+func (p *portal) reopen(t testing.TB) *portal {
+	t.Helper()
+	return portalOver(t, p.place, true, testOptions())
+}
+
+func portalOver(t testing.TB, place *testportal.Store, empty bool, opts *crmaccess.Options) *portal {
+	t.Helper()
+	tp := testportal.Over(t, place, &testportal.Options{Empty: empty, Service: opts})
+	return &portal{Service: tp.Service, store: tp.Store, path: place.Path, place: place}
+}
+
+// testOptions are the options of the test services: the test clock.
+func testOptions() *crmaccess.Options {
+	return &crmaccess.Options{Now: func() time.Time { return testNow }}
 }
 
 // serviceOver starts a service, with the test clock, over a store as it is.
 func serviceOver(t testing.TB, st crmaccess.Store) *crmaccess.Service {
 	t.Helper()
-	return serviceWith(t, st, &crmaccess.Options{Now: func() time.Time { return testNow }})
+	return serviceWith(t, st, testOptions())
 }
 
 // serviceWith starts a service with opts over a store as it is.
 func serviceWith(t testing.TB, st crmaccess.Store, opts *crmaccess.Options) *crmaccess.Service {
 	t.Helper()
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(context.Background(), st, eng, opts)
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	return svc
+	return testportal.Service(t, st, opts)
 }
 
 // portalFixture is the data set of testdata/portal.json.
 func portalFixture(t testing.TB) *crmaccess.DataSet {
 	t.Helper()
-	f, err := os.Open("testdata/portal.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fx, err := fixture.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fx.DataSet()
+	return testportal.File(t, testportal.DefaultFile).DataSet()
 }
 
 func wantCode(t *testing.T, err error, code string) {

@@ -8,16 +8,18 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/internal/testdb"
 	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
 )
 
 // Records are created, edited and deleted through the Service (SPEC §9);
 // each access consequence goes into the change log.
 
 func TestCreateOpportunityMakesTheActorItsCreator(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testCreateOpportunityMakesTheActorItsCreator)
+}
+
+func testCreateOpportunityMakesTheActorItsCreator(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	o, err := p.CreateOpportunity(ctx, dave, crmaccess.Opportunity{ID: 10, Title: "New deal", CreateBy: alice,
 		StageID: 30, ContactID: 1, Members: []int64{3, 3}, Tags: []string{"vip"}}, true, []string{bob})
@@ -60,7 +62,11 @@ func TestCreateOpportunityMakesTheActorItsCreator(t *testing.T) {
 }
 
 func TestUpdateOpportunityMovesTheResponsibleUsersAccess(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testUpdateOpportunityMovesTheResponsibleUsersAccess)
+}
+
+func testUpdateOpportunityMovesTheResponsibleUsersAccess(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	if _, err := p.CreateOpportunity(ctx, alice, crmaccess.Opportunity{ID: 10, Title: "Private", Responsible: bob}, false, nil); err != nil {
 		t.Fatal(err)
@@ -104,7 +110,11 @@ func TestUpdateOpportunityMovesTheResponsibleUsersAccess(t *testing.T) {
 }
 
 func TestDeleteOpportunityTakesItsAccessAway(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testDeleteOpportunityTakesItsAccessAway)
+}
+
+func testDeleteOpportunityTakesItsAccessAway(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	_, err := p.DeleteOpportunity(ctx, dave, 3)
 	wantCode(t, err, crmaccess.ENOTFOUND)
@@ -120,7 +130,7 @@ func TestDeleteOpportunityTakesItsAccessAway(t *testing.T) {
 	}
 	_, err = p.Opportunity(ctx, admin, 2)
 	wantCode(t, err, crmaccess.ENOTFOUND)
-	if !mapsEqual(decisions(t, p.Service), decisions(t, openPortal(t, p.path).Service)) {
+	if !mapsEqual(decisions(t, p.Service), decisions(t, p.reopen(t).Service)) {
 		t.Error("memory and the database disagree after the deletion")
 	}
 	ch, _ := p.Changes(ctx, ref)
@@ -129,8 +139,10 @@ func TestDeleteOpportunityTakesItsAccessAway(t *testing.T) {
 	}
 }
 
-func TestContactLifecycle(t *testing.T) {
-	p := newPortal(t)
+func TestContactLifecycle(t *testing.T) { eachDatabase(t, testContactLifecycle) }
+
+func testContactLifecycle(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	company, err := p.CreateContact(ctx, dave, crmaccess.Contact{ID: 10, IsCompany: true, CompanyName: "Newco",
 		ShareType: crmaccess.ShareRead, ManagerList: []string{dave}})
@@ -172,7 +184,11 @@ func TestContactLifecycle(t *testing.T) {
 }
 
 func TestStagesAreAdminsAndRefusedWhileInUse(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testStagesAreAdminsAndRefusedWhileInUse)
+}
+
+func testStagesAreAdminsAndRefusedWhileInUse(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	_, err := p.AddStage(ctx, alice, crmaccess.Stage{ID: 40, Title: "Won", StageType: 1})
 	wantCode(t, err, crmaccess.EFORBIDDEN)
@@ -198,7 +214,11 @@ func TestStagesAreAdminsAndRefusedWhileInUse(t *testing.T) {
 // enforcer loaded by gorm-adapter from the database agrees with Check on
 // every (user, record, action).
 func TestRandomLifecycleAgreesWithStockCasbin(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testRandomLifecycleAgreesWithStockCasbin)
+}
+
+func testRandomLifecycleAgreesWithStockCasbin(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(9, 9))
 	users := []string{admin, alice, bob, carol, dave}
@@ -236,8 +256,8 @@ func TestRandomLifecycleAgreesWithStockCasbin(t *testing.T) {
 
 func compareWithStockCasbin(t *testing.T, p *portal) {
 	t.Helper()
-	e := stockEnforcer(t, testdb.SQLite(t, p.path), storage.DefaultRuleTable)
-	fresh := openPortal(t, p.path)
+	e := stockEnforcer(t, p.place.Gorm(t), p.place.RuleTable())
+	fresh := p.reopen(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if err := p.WaitFor(ctx, fresh.Token()); err != nil {

@@ -10,7 +10,11 @@ import (
 )
 
 func TestSetOpportunityAccessRejectsIDNotPositive(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunityAccessRejectsIDNotPositive)
+}
+
+func testSetOpportunityAccessRejectsIDNotPositive(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	for _, id := range []int64{0, -1} {
 		_, err := p.SetOpportunityAccess(t.Context(), alice, id, true, []string{dave})
 		wantCode(t, err, crmaccess.EINVALID)
@@ -18,7 +22,11 @@ func TestSetOpportunityAccessRejectsIDNotPositive(t *testing.T) {
 }
 
 func TestSetOpportunityAccessHidesPrivateRecordsAsMissing(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunityAccessHidesPrivateRecordsAsMissing)
+}
+
+func testSetOpportunityAccessHidesPrivateRecordsAsMissing(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	_, missing := p.SetOpportunityAccess(ctx, dave, 99, false, nil)
 	_, hidden := p.SetOpportunityAccess(ctx, dave, 3, false, nil)
@@ -33,7 +41,11 @@ func TestSetOpportunityAccessHidesPrivateRecordsAsMissing(t *testing.T) {
 }
 
 func TestSetOpportunityAccessForbidsReadersWhoAreNotCreatorOrAdmin(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunityAccessForbidsReadersWhoAreNotCreatorOrAdmin)
+}
+
+func testSetOpportunityAccessForbidsReadersWhoAreNotCreatorOrAdmin(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	for _, c := range []struct {
 		user string
@@ -48,7 +60,11 @@ func TestSetOpportunityAccessForbidsReadersWhoAreNotCreatorOrAdmin(t *testing.T)
 }
 
 func TestSetOpportunityAccessParsesGUIDsAndAddsTheActor(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunityAccessParsesGUIDsAndAddsTheActor)
+}
+
+func testSetOpportunityAccessParsesGUIDsAndAddsTheActor(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	res, err := p.SetOpportunityAccess(t.Context(), alice, 1, true, []string{
 		"{AAAAAAAA-0000-0000-0000-000000000005}",
 		"aaaaaaaa-0000-0000-0000-000000000005",
@@ -83,7 +99,11 @@ func TestSetOpportunityAccessParsesGUIDsAndAddsTheActor(t *testing.T) {
 }
 
 func TestSetOpportunityAccessChecksEveryEntryEvenWhenPublic(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunityAccessChecksEveryEntryEvenWhenPublic)
+}
+
+func testSetOpportunityAccessChecksEveryEntryEvenWhenPublic(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	before := decisions(t, p.Service)
 	for _, private := range []bool{true, false} {
 		_, err := p.SetOpportunityAccess(t.Context(), alice, 2, private, []string{dave, "not-a-guid"})
@@ -95,6 +115,10 @@ func TestSetOpportunityAccessChecksEveryEntryEvenWhenPublic(t *testing.T) {
 }
 
 func TestSetOpportunityAccessEmptyListOrFalseMakesPublic(t *testing.T) {
+	eachDatabase(t, testSetOpportunityAccessEmptyListOrFalseMakesPublic)
+}
+
+func testSetOpportunityAccessEmptyListOrFalseMakesPublic(t *testing.T, db database) {
 	for _, c := range []struct {
 		name    string
 		private bool
@@ -104,7 +128,7 @@ func TestSetOpportunityAccessEmptyListOrFalseMakesPublic(t *testing.T) {
 		{"public with a list", false, []string{dave, bob}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := newPortal(t)
+			p := newPortalOn(t, db)
 			res, err := p.SetOpportunityAccess(t.Context(), alice, 2, c.private, c.list)
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +147,11 @@ func TestSetOpportunityAccessEmptyListOrFalseMakesPublic(t *testing.T) {
 }
 
 func TestSetOpportunityAccessRecordsChangesAndWritesNothingWhenUnchanged(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunityAccessRecordsChangesAndWritesNothingWhenUnchanged)
+}
+
+func testSetOpportunityAccessRecordsChangesAndWritesNothingWhenUnchanged(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := context.Background()
 	if _, err := p.SetOpportunityAccess(ctx, alice, 2, true, []string{dave}); err != nil { // alice is added: a change
 		t.Fatal(err)
@@ -162,7 +190,11 @@ func TestSetOpportunityAccessRecordsChangesAndWritesNothingWhenUnchanged(t *test
 }
 
 func TestSetOpportunityAccessRejectsMissingActor(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testSetOpportunityAccessRejectsMissingActor)
+}
+
+func testSetOpportunityAccessRejectsMissingActor(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	_, err := p.SetOpportunityAccess(t.Context(), "", 1, false, nil)
 	wantCode(t, err, crmaccess.EUNAUTHORIZED)
 	_, err = p.SetOpportunityAccess(t.Context(), "alice", 1, false, nil)
@@ -195,7 +227,11 @@ func (s *countingStore) Opportunity(ctx context.Context, id int64) (*crmaccess.O
 // A hidden opportunity and a missing one are refused from memory alike,
 // before any database read: same answer, same path, same time class.
 func TestHiddenAndMissingOpportunitiesAreNotRead(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testHiddenAndMissingOpportunitiesAreNotRead)
+}
+
+func testHiddenAndMissingOpportunitiesAreNotRead(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	cs := &countingStore{Store: p.store}
 	svc := serviceOver(t, cs)

@@ -20,9 +20,9 @@ const (
 	access = crmaccess.ActionChangeAccess
 )
 
-func runRuleRows(t *testing.T, rows []ruleRow) {
+func runRuleRows(t *testing.T, db database, rows []ruleRow) {
 	t.Helper()
-	p := newPortal(t)
+	p := newPortalOn(t, db)
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			for _, a := range []crmaccess.Action{read, edit, del, access} {
@@ -49,9 +49,11 @@ func withoutAccess(r crmaccess.Reason) map[crmaccess.Action]crmaccess.Reason {
 
 // SPEC §2, opportunity row: read = edit = delete for admin, public, accessList,
 // creator, responsible; change access for admin or creator only.
-func TestOpportunityAccessRules(t *testing.T) {
+func TestOpportunityAccessRules(t *testing.T) { eachDatabase(t, testOpportunityAccessRules) }
+
+func testOpportunityAccessRules(t *testing.T, db database) {
 	opp1, opp2, opp3 := crmaccess.OpportunityRef(1), crmaccess.OpportunityRef(2), crmaccess.OpportunityRef(3)
-	runRuleRows(t, []ruleRow{
+	runRuleRows(t, db, []ruleRow{
 		{"admin may do everything with a private opportunity", admin, opp2, all(crmaccess.ReasonAdmin)},
 		{"admin may do everything with one on no list", admin, opp3, all(crmaccess.ReasonAdmin)},
 		{"anyone may read, edit and delete a public opportunity", dave, opp1, withoutAccess(crmaccess.ReasonPublic)},
@@ -68,9 +70,11 @@ func TestOpportunityAccessRules(t *testing.T) {
 
 // SPEC §2, contact row: read for admin, shareType Read/ReadWrite, managerList;
 // edit and delete for admin, ReadWrite, managerList; change access as edit.
-func TestContactAccessRules(t *testing.T) {
+func TestContactAccessRules(t *testing.T) { eachDatabase(t, testContactAccessRules) }
+
+func testContactAccessRules(t *testing.T, db database) {
 	readWrite, private, readOnly, closed := crmaccess.ContactRef(1), crmaccess.ContactRef(2), crmaccess.ContactRef(3), crmaccess.ContactRef(4)
-	runRuleRows(t, []ruleRow{
+	runRuleRows(t, db, []ruleRow{
 		{"admin may do everything with a private contact with no managers", admin, closed, all(crmaccess.ReasonAdmin)},
 		{"admin may do everything with a shared contact", admin, readWrite, all(crmaccess.ReasonAdmin)},
 		{"anyone may do everything with a ReadWrite contact", dave, readWrite, all(crmaccess.ReasonSharedReadWrite)},
@@ -83,8 +87,10 @@ func TestContactAccessRules(t *testing.T) {
 	})
 }
 
-func TestCheckRejectsBadInput(t *testing.T) {
-	p := newPortal(t)
+func TestCheckRejectsBadInput(t *testing.T) { eachDatabase(t, testCheckRejectsBadInput) }
+
+func testCheckRejectsBadInput(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	_, err := p.Check(ctx, "", crmaccess.OpportunityRef(1), read)
 	wantCode(t, err, crmaccess.EUNAUTHORIZED)
@@ -103,8 +109,10 @@ func TestCheckRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestAdminRoleGrantAndRevoke(t *testing.T) {
-	p := newPortal(t)
+func TestAdminRoleGrantAndRevoke(t *testing.T) { eachDatabase(t, testAdminRoleGrantAndRevoke) }
+
+func testAdminRoleGrantAndRevoke(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	opp2 := crmaccess.OpportunityRef(2)
 	if d := mustCheck(t, p.Service, bob, opp2, read); d.Allowed {

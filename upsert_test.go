@@ -1,7 +1,6 @@
 package crmaccess_test
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -13,7 +12,11 @@ import (
 // idempotent.
 
 func TestUpsertAddsUpdatesAndIsIdempotent(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testUpsertAddsUpdatesAndIsIdempotent)
+}
+
+func testUpsertAddsUpdatesAndIsIdempotent(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	head := p.Token()
 	tok, err := p.Upsert(ctx, portalFixture(t))
@@ -75,15 +78,19 @@ func TestUpsertAddsUpdatesAndIsIdempotent(t *testing.T) {
 	if again != tok {
 		t.Errorf("the same data set a second time wrote: %s after %s", again, tok)
 	}
-	if !mapsEqual(decisions(t, p.Service), decisions(t, openPortal(t, p.path).Service)) {
+	if !mapsEqual(decisions(t, p.Service), decisions(t, p.reopen(t).Service)) {
 		t.Error("a fresh instance decides otherwise after the upserts")
 	}
 }
 
 // Upserted into an empty store, a data set gives what Import gives.
 func TestUpsertIntoAnEmptyStoreIsImport(t *testing.T) {
-	imported := newPortal(t)
-	upserted := openPortal(t, filepath.Join(t.TempDir(), "upserted.db"))
+	eachDatabase(t, testUpsertIntoAnEmptyStoreIsImport)
+}
+
+func testUpsertIntoAnEmptyStoreIsImport(t *testing.T, db database) {
+	imported := newPortalOn(t, db)
+	upserted := newEmptyPortalOn(t, db)
 	if _, err := upserted.Upsert(t.Context(), portalFixture(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,12 @@
 package crmaccess_test
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
 )
 
 // Users change too (SPEC §9): only known, active users act; list entries
@@ -17,8 +14,10 @@ import (
 
 const erin = "aaaaaaaa-0000-0000-0000-000000000006" // not in the test portal
 
-func TestOnlyKnownActiveUsersAct(t *testing.T) {
-	p := newPortal(t)
+func TestOnlyKnownActiveUsersAct(t *testing.T) { eachDatabase(t, testOnlyKnownActiveUsersAct) }
+
+func testOnlyKnownActiveUsersAct(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	_, err := p.Check(ctx, erin, crmaccess.OpportunityRef(1), read)
 	wantCode(t, err, crmaccess.EUNAUTHORIZED)
@@ -70,8 +69,10 @@ func TestOnlyKnownActiveUsersAct(t *testing.T) {
 	wantCode(t, err, crmaccess.EINVALID)
 }
 
-func TestListEntriesMustBeKnownUsers(t *testing.T) {
-	p := newPortal(t)
+func TestListEntriesMustBeKnownUsers(t *testing.T) { eachDatabase(t, testListEntriesMustBeKnownUsers) }
+
+func testListEntriesMustBeKnownUsers(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	before := decisions(t, p.Service)
 	_, err := p.SetOpportunityAccess(ctx, alice, 1, true, []string{bob, erin})
@@ -90,34 +91,23 @@ func TestListEntriesMustBeKnownUsers(t *testing.T) {
 	}
 }
 
-func TestListsAreCapped(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "crm.db")
-	st, err := storage.Open(t.Context(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(t.Context(), st, eng, &crmaccess.Options{MaxListLength: 2, Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	if _, err := svc.Import(t.Context(), portalFixture(t)); err != nil {
-		t.Fatal(err)
-	}
+func TestListsAreCapped(t *testing.T) { eachDatabase(t, testListsAreCapped) }
+
+func testListsAreCapped(t *testing.T, db database) {
+	svc := newPortalWith(t, db, &crmaccess.Options{MaxListLength: 2, Now: func() time.Time { return testNow }}).Service
 	if _, err := svc.SetOpportunityAccess(t.Context(), alice, 1, true, []string{bob, carol}); err != nil {
 		t.Errorf("a list of the maximum: %v", err)
 	}
-	_, err = svc.SetOpportunityAccess(t.Context(), alice, 1, true, []string{bob, carol, dave})
+	_, err := svc.SetOpportunityAccess(t.Context(), alice, 1, true, []string{bob, carol, dave})
 	wantCode(t, err, crmaccess.EINVALID)
 }
 
 func TestRemovedUserLeavesEveryListAndTheAdminRole(t *testing.T) {
-	p := newPortal(t)
+	eachDatabase(t, testRemovedUserLeavesEveryListAndTheAdminRole)
+}
+
+func testRemovedUserLeavesEveryListAndTheAdminRole(t *testing.T, db database) {
+	p := newPortalOn(t, db)
 	ctx := t.Context()
 	if _, err := p.SetOpportunityAccess(ctx, alice, 1, true, []string{dave}); err != nil {
 		t.Fatal(err)
@@ -162,7 +152,7 @@ func TestRemovedUserLeavesEveryListAndTheAdminRole(t *testing.T) {
 	_, err = p.SetOpportunityAccess(ctx, alice, 1, true, []string{dave})
 	wantCode(t, err, crmaccess.EINVALID) // no longer a user to put on a list
 	// A fresh instance agrees, and so does stock Casbin.
-	fresh := openPortal(t, p.path)
+	fresh := p.reopen(t)
 	if err := fresh.WaitFor(ctx, tok); err != nil {
 		t.Fatal(err)
 	}

@@ -9,16 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/httpadapter"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // The users of testdata/portal.json.
@@ -44,16 +41,7 @@ type portal struct {
 // loadFixture reads testdata/portal.json.
 func loadFixture(t testing.TB) *fixture.File {
 	t.Helper()
-	f, err := os.Open("testdata/portal.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fx, err := fixture.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fx
+	return testportal.File(t, testportal.DefaultFile)
 }
 
 // tokenAuth authenticates "Authorization: Bearer TOKEN" with the tokens of
@@ -79,29 +67,16 @@ func tokenAuth(fx *fixture.File) httpadapter.Authenticate {
 // nil, wraps the store (to make it fail).
 func newPortal(t testing.TB, opts *httpadapter.Options, wrap func(crmaccess.Store) crmaccess.Store) *portal {
 	t.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, filepath.Join(t.TempDir(), "crm.db"), nil)
-	if err != nil {
-		t.Fatalf("storage.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var store crmaccess.Store = st
-	if wrap != nil {
-		store = wrap(st)
-	}
-	svc, err := crmaccess.NewService(ctx, store, eng, nil)
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	fx := loadFixture(t)
-	if _, err := svc.Import(ctx, fx.DataSet()); err != nil {
-		t.Fatalf("Import: %v", err)
-	}
+	p, _ := servePortal(t, testportal.SQLite, &testportal.Options{Wrap: wrap}, opts)
+	return p
+}
+
+// servePortal serves a test portal (testportal.New on db with tp) through
+// a handler with opts; the handler's log goes to the portal's logs unless
+// opts names a logger.
+func servePortal(t testing.TB, db testportal.DB, tp *testportal.Options, opts *httpadapter.Options) (*portal, *testportal.Portal) {
+	t.Helper()
+	under := testportal.New(t, db, tp)
 	logs := &bytes.Buffer{}
 	o := httpadapter.Options{}
 	if opts != nil {
@@ -110,7 +85,7 @@ func newPortal(t testing.TB, opts *httpadapter.Options, wrap func(crmaccess.Stor
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return &portal{svc: svc, handler: httpadapter.New(svc, tokenAuth(fx), &o), logs: logs}
+	return &portal{svc: under.Service, handler: httpadapter.New(under.Service, tokenAuth(under.File), &o), logs: logs}, under
 }
 
 // req describes a test request.

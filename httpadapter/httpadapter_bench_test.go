@@ -2,7 +2,6 @@ package httpadapter_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,15 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/bench/dataset"
 	"github.com/crmaccess/crmaccess/httpadapter"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // The two endpoints' hot paths, served in process (no network), for
@@ -28,23 +25,7 @@ import (
 // the bearer token is the user id.
 func benchHandler(b *testing.B, fx *crmaccess.DataSet) http.Handler {
 	b.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := svc.Import(ctx, fx); err != nil {
-		b.Fatal(err)
-	}
+	svc := testportal.New(b, testportal.SQLite, &testportal.Options{Data: fx}).Service
 	auth := func(r *http.Request) (string, error) {
 		user, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {

@@ -1,19 +1,14 @@
 package httpadapter_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/crmaccess/crmaccess/internal/testdb"
-
-	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/httpadapter"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testdb"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // newPostgresPortal serves the test portal over tables of a fresh prefix in
@@ -36,34 +31,8 @@ func postgresPortal(t testing.TB, opts *httpadapter.Options) *portal {
 	if testdb.PostgresDSN() == "" {
 		return nil
 	}
-	ctx := context.Background()
-	db := testdb.Postgres(t)
-	tables := testdb.FreshTables(t, db, "ha")
-	st, err := storage.New(ctx, db, tables)
-	if err != nil {
-		t.Fatalf("storage.New: %v", err)
-	}
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	t.Cleanup(func() { svc.Close() }) // before the tables are dropped
-	fx := loadFixture(t)
-	if _, err := svc.Import(ctx, fx.DataSet()); err != nil {
-		t.Fatalf("Import: %v", err)
-	}
-	o := httpadapter.Options{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &portal{svc: svc, handler: httpadapter.New(svc, tokenAuth(fx), &o)}
+	p, _ := servePortal(t, testportal.PostgreSQL, nil, opts)
+	return p
 }
 
 // TestNULIsRefusedOnPostgreSQL: PostgreSQL refuses a NUL in text (a tag

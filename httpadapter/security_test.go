@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,8 +20,7 @@ import (
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/httpadapter"
 	"github.com/crmaccess/crmaccess/internal/dbdump"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // filePortal is the test portal over a SQLite file whose path the test
@@ -34,36 +32,8 @@ type filePortal struct {
 
 func newFilePortal(t testing.TB, fx *crmaccess.DataSet, opts *httpadapter.Options) *filePortal {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crm.db")
-	st, err := storage.Open(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("storage.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	if fx == nil {
-		fx = loadFixture(t).DataSet()
-	}
-	if _, err := svc.Import(ctx, fx); err != nil {
-		t.Fatalf("Import: %v", err)
-	}
-	o := httpadapter.Options{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &filePortal{portal: &portal{svc: svc, handler: httpadapter.New(svc, tokenAuth(loadFixture(t)), &o)}, path: path}
+	p, under := servePortal(t, testportal.SQLite, &testportal.Options{Data: fx}, opts)
+	return &filePortal{portal: p, path: under.Place.Path}
 }
 
 func (p *filePortal) tables(t testing.TB) dbdump.State {
