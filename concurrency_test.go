@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/storage"
 )
 
 // stressSecondsEnv overrides how long TestConcurrentWritesAndChecks runs
@@ -220,12 +219,7 @@ func TestConcurrentWritesAndChecks(t *testing.T) {
 	// Memory equals the database.
 	final := accessOf(t, p.Service)
 	finalDecisions := allDecisions(t, p.Service)
-	st, err := storage.Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reopened := serviceOver(t, st)
+	reopened := openPortal(t, path).Service
 	if d := diffMaps(final, accessOf(t, reopened)); d != "" {
 		t.Errorf("the database holds other access than memory:\n%s", d)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/internal/testdb"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -97,18 +98,7 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("runs only as the child of TestCrashDuringFilterUpdate")
 	}
 	ctx := context.Background()
-	st, err := storage.Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, crashStore{st}, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := serviceWith(t, crashStore{testportal.SQLiteAt(path).Open(t)}, nil)
 	os.Stdout.WriteString(markReady + "\n")
 	if _, err := svc.SetContactsAccess(ctx, crashAdmin, crmaccess.ContactFilter{}, true, crashManagers); err != nil {
 		t.Fatal(err)
@@ -245,29 +235,15 @@ func TestCrashDuringFilterUpdate(t *testing.T) {
 	}
 	n := size(t, crashContactsEnv, 1_000, 100_000)
 	kills := size(t, crashKillsEnv, 8, 20)
-	ctx := context.Background()
 
 	// The base database, prepared once and copied for every run.
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base.db")
 	prepStart := time.Now()
 	{
-		st, err := storage.Open(ctx, base, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := policy.New()
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := crmaccess.NewService(ctx, st, eng, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.Import(ctx, crashFixture(n)); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Close(); err != nil {
+		prep := testportal.Over(t, testportal.SQLiteAt(base), &testportal.Options{Data: crashFixture(n)})
+		prep.Service.Close()
+		if err := prep.Store.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -495,14 +471,7 @@ func checkCrashed(t *testing.T, output, path string, n int) string {
 
 	// The enforcer loaded from the database decides as a stock Casbin
 	// enforcer over the same file, and as the entity rows say.
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		fail("NewService: %v", err)
-	}
+	svc := serviceWith(t, st, nil)
 	// The first and last contacts and a random 5% (at most 200) of them:
 	// Casbin's checks are slow under the race detector.
 	sample := []int64{1, int64(n)}

@@ -3,78 +3,30 @@ package crmaccess_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/internal/testdb"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // Several Services over one database (SPEC §8), each with its own
 // connections, as separate processes would have: on one SQLite file, and on
 // PostgreSQL when CRMACCESS_POSTGRES_DSN is set.
 
-// sharedDB opens instances of one database.
+// sharedDB is one database several instances open, each over its own
+// connections, as processes would.
 type sharedDB struct {
-	name string
-	// open returns a new store over the database, with its own connections.
-	open func(t *testing.T) crmaccess.Store
-}
-
-func sharedDatabases(t *testing.T) []sharedDB {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "shared.db")
-	dbs := []sharedDB{{name: "sqlite", open: func(t *testing.T) crmaccess.Store {
-		t.Helper()
-		st, err := storage.Open(t.Context(), path, nil)
-		if err != nil {
-			t.Fatalf("storage.Open: %v", err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}}}
-	dsn := testdb.PostgresDSN()
-	if dsn == "" {
-		t.Log("CRMACCESS_POSTGRES_DSN is not set: PostgreSQL not tested")
-		return dbs
-	}
-	// One set of tables for every instance of the test, dropped at its end;
-	// each instance has its own connections, as a process would.
-	var opts *storage.Options
-	return append(dbs, sharedDB{name: "postgres", open: func(t *testing.T) crmaccess.Store {
-		t.Helper()
-		db := testdb.PostgresAt(t, dsn)
-		if opts == nil {
-			opts = testdb.FreshTables(t, db, "i")
-		}
-		st, err := storage.New(t.Context(), db, opts)
-		if err != nil {
-			t.Fatalf("storage.New: %v", err)
-		}
-		return st
-	}})
+	place *testportal.Store
 }
 
 // instance starts a Service over its own store; poll < 0 makes it follow
 // the log only when it writes or is asked for a token.
 func instance(t *testing.T, db sharedDB, poll time.Duration) *crmaccess.Service {
 	t.Helper()
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(t.Context(), db.open(t), eng,
-		&crmaccess.Options{Now: func() time.Time { return testNow }, PollInterval: poll})
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	return svc
+	return serviceWith(t, db.place.Open(t), &crmaccess.Options{Now: func() time.Time { return testNow }, PollInterval: poll})
 }
 
 // twoInstances imports the test portal through a first instance and
@@ -89,10 +41,10 @@ func twoInstances(t *testing.T, db sharedDB) (first, second *crmaccess.Service) 
 	return first, instance(t, db, -1)
 }
 
+// eachSharedDatabase runs run on a fresh database of each kind the tests
+// run on.
 func eachSharedDatabase(t *testing.T, run func(t *testing.T, db sharedDB)) {
-	for _, db := range sharedDatabases(t) {
-		t.Run(db.name, func(t *testing.T) { run(t, db) })
-	}
+	eachDatabase(t, func(t *testing.T, on database) { run(t, sharedDB{place: testportal.NewStore(t, on)}) })
 }
 
 // A write decides on the committed state, not on the writing instance's

@@ -21,7 +21,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -204,14 +204,9 @@ func isCommit(msg []byte) bool {
 // agrees given the write's token.
 func TestLostCommitAnswer(t *testing.T) {
 	dsn := postgresDSN(t)
-	direct := openPostgres(t, dsn)
-	opts := postgresTables(t, direct)
-	directStore, err := storage.New(context.Background(), direct, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := serviceOver(t, directStore)
-	t.Cleanup(func() { other.Close() })
+	place := testportal.NewStore(t, testportal.PostgreSQL)
+	direct, opts := place.Gorm(t), place.Tables
+	other := serviceOver(t, place.OpenOn(t, direct))
 	if _, err := other.Import(context.Background(), portalFixture(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -229,18 +224,7 @@ func TestLostCommitAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := storage.New(context.Background(), proxied, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	writer, err := crmaccess.NewService(context.Background(), store, eng, &crmaccess.Options{PollInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writer := serviceWith(t, place.OpenOn(t, proxied), &crmaccess.Options{PollInterval: -1})
 
 	for _, tc := range []struct {
 		name  string

@@ -15,7 +15,7 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/httpadapter"
-	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -58,22 +58,15 @@ func (m multiDB) ruleTable() string {
 // for PostgreSQL. It is closed when the test ends.
 func (m multiDB) openStore(t testing.TB) *storage.Store {
 	t.Helper()
-	ctx := context.Background()
-	var st *storage.Store
-	var err error
 	switch m.engine {
 	case "sqlite":
-		st, err = storage.Open(ctx, m.target, nil)
+		return testportal.SQLiteAt(m.target).Open(t)
 	case "postgres":
-		st, err = storage.New(ctx, openPostgres(t, postgresDSN(t)), postgresOptions(m.target))
-	default:
-		t.Fatalf("unknown database engine %q", m.engine)
+		postgresDSN(t) // skips without one
+		return testportal.PostgreSQLAt(m.target).Open(t)
 	}
-	if err != nil {
-		t.Fatalf("open the %s store: %v", m.engine, err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	t.Fatalf("unknown database engine %q", m.engine)
+	return nil
 }
 
 // TestMultiChild is one instance of TestSeveralProcesses: a Service over
@@ -86,16 +79,7 @@ func TestMultiChild(t *testing.T) {
 		t.Skip("runs only as a child of TestSeveralProcesses")
 	}
 	db := multiDB{engine: engine, target: os.Getenv(multiTargetEnv)}
-	st := db.openStore(t)
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(context.Background(), st, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
+	svc := serviceWith(t, db.openStore(t), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

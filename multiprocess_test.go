@@ -23,7 +23,6 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/httpadapter"
-	"github.com/crmaccess/crmaccess/policy"
 )
 
 // multiSecondsEnv sets how long TestSeveralProcesses sends writes (default
@@ -829,14 +828,7 @@ func (r *multiRun) tokenOfInstance(i int) (crmaccess.Token, error) {
 // multiDecisions.
 func freshDecisions(t *testing.T, db multiDB) (map[string]string, crmaccess.Token) {
 	t.Helper()
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(context.Background(), db.openStore(t), eng, &crmaccess.Options{PollInterval: -1})
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
+	svc := serviceWith(t, db.openStore(t), &crmaccess.Options{PollInterval: -1})
 	tok := svc.Token()
 	out, err := multiDecisions(context.Background(), svc)
 	if err != nil {

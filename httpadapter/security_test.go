@@ -32,7 +32,7 @@ type filePortal struct {
 
 func newFilePortal(t testing.TB, fx *crmaccess.DataSet, opts *httpadapter.Options) *filePortal {
 	t.Helper()
-	p, under := servePortal(t, testportal.SQLite, &testportal.Options{Data: fx}, opts)
+	p, under := servePortal(t, testportal.SQLite, &testportal.Options{File: testportal.DefaultFile, Data: fx}, opts)
 	return &filePortal{portal: p, path: under.Place.Path}
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/bench/dataset"
-	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -35,15 +35,7 @@ func newGrantsPortal(tb testing.TB, b backend, n int) *grantsPortal {
 	if err != nil {
 		tb.Fatalf("storage.New: %v", err)
 	}
-	eng, err := policy.New()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, &crmaccess.Options{PollInterval: -1})
-	if err != nil {
-		tb.Fatalf("NewService: %v", err)
-	}
-	tb.Cleanup(func() { svc.Close() })
+	svc := testportal.Service(tb, st, &crmaccess.Options{PollInterval: -1})
 	p := &grantsPortal{db: db, store: st, svc: svc, fx: dataset.Grants(n), prefix: prefix, deals: prefix + "deals", rules: prefix + "casbin_rule"}
 	if _, err := svc.Import(ctx, p.fx); err != nil {
 		tb.Fatalf("Import: %v", err)

@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -109,15 +109,7 @@ func newCorpus(t *testing.T, b backend) *corpus {
 	if err != nil {
 		t.Fatalf("storage.New: %v", err)
 	}
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, &crmaccess.Options{PollInterval: -1})
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	t.Cleanup(func() { svc.Close() })
+	svc := testportal.Service(t, st, &crmaccess.Options{PollInterval: -1})
 	fx := corpusFixture()
 	if _, err := svc.Import(ctx, fx); err != nil {
 		t.Fatalf("Import: %v", err)

@@ -3,12 +3,12 @@ package storage_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/bench/dataset"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -18,24 +18,7 @@ import (
 // benchStore imports fx into a fresh SQLite file.
 func benchStore(b *testing.B, fx *crmaccess.DataSet) *storage.Store {
 	b.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := svc.Import(ctx, fx); err != nil {
-		b.Fatal(err)
-	}
-	return st
+	return testportal.New(b, testportal.SQLite, &testportal.Options{Data: fx}).Store
 }
 
 // BenchmarkCommitOpportunityAccess commits what one opportunity's access

@@ -73,6 +73,12 @@ func NewStore(t testing.TB, db DB) *Store {
 // SQLiteAt is the place of the SQLite file at path, as it is.
 func SQLiteAt(path string) *Store { return &Store{DB: SQLite, Path: path} }
 
+// PostgreSQLAt is the place of the tables of prefix in the PostgreSQL test
+// database, as they are (another process's: they are not dropped here).
+func PostgreSQLAt(prefix string) *Store {
+	return &Store{DB: PostgreSQL, Tables: &storage.Options{TablePrefix: prefix, RuleTable: prefix + storage.DefaultRuleTable}}
+}
+
 // Gorm connects to the store's database; the connections close when the
 // test ends.
 func (s *Store) Gorm(t testing.TB) *gorm.DB {
@@ -161,10 +167,10 @@ const DefaultFile = "testdata/portal.json"
 // Options are how New builds a portal; nil means the defaults.
 type Options struct {
 	// File is the fixture file the portal is loaded with; "" is
-	// DefaultFile.
+	// DefaultFile, or no file when Data is set.
 	File string
-	// Data, if not nil, is imported instead of the file's data set (the
-	// file is still parsed, for its users' tokens).
+	// Data, if not nil, is imported instead of the file's data set (a
+	// file named too is still parsed, for its users' tokens).
 	Data *crmaccess.DataSet
 	// Empty leaves the store empty.
 	Empty bool
@@ -179,7 +185,7 @@ type Portal struct {
 	Service *crmaccess.Service
 	Store   *storage.Store // the store (unwrapped)
 	Place   *Store
-	File    *fixture.File // the portal's fixture file, with its users' tokens
+	File    *fixture.File // the portal's fixture file, with its users' tokens (nil: none)
 }
 
 // New opens a fresh store on db, starts a service over it and imports the
@@ -196,7 +202,7 @@ func Over(t testing.TB, place *Store, opts *Options) *Portal {
 	if opts != nil {
 		o = *opts
 	}
-	if o.File == "" {
+	if o.File == "" && o.Data == nil {
 		o.File = DefaultFile
 	}
 	st := place.Open(t)
@@ -204,7 +210,10 @@ func Over(t testing.TB, place *Store, opts *Options) *Portal {
 	if o.Wrap != nil {
 		store = o.Wrap(st)
 	}
-	p := &Portal{Service: Service(t, store, o.Service), Store: st, Place: place, File: File(t, o.File)}
+	p := &Portal{Service: Service(t, store, o.Service), Store: st, Place: place}
+	if o.File != "" {
+		p.File = File(t, o.File)
+	}
 	if !o.Empty {
 		data := o.Data
 		if data == nil {
@@ -215,15 +224,4 @@ func Over(t testing.TB, place *Store, opts *Options) *Portal {
 		}
 	}
 	return p
-}
-
-// Tokens returns the portal's users by their tokens.
-func (p *Portal) Tokens() map[string]string {
-	tokens := make(map[string]string, len(p.File.Users))
-	for _, u := range p.File.Users {
-		if u.Token != "" {
-			tokens[u.Token] = u.ID
-		}
-	}
-	return tokens
 }
