@@ -294,6 +294,7 @@ func TestEveryWriteSaysWhoMayAndWhatItLogs(t *testing.T) {
 func testEveryWriteSaysWhoMayAndWhatItLogs(t *testing.T, db database) {
 	for _, op := range operations {
 		t.Run(op.name, func(t *testing.T) {
+			t.Parallel() // each on a store of its own
 			ctx := t.Context()
 			p := newPortalOn(t, db)
 			logOf := func() []crmaccess.Change {
