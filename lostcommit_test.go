@@ -220,7 +220,7 @@ func TestLostCommitAnswer(t *testing.T) {
 	cfg.Host, cfg.Port, cfg.TLSConfig, cfg.Fallbacks = "127.0.0.1", proxy.port(), nil, nil
 	sqlDB := stdlib.OpenDB(*cfg)
 	t.Cleanup(func() { sqlDB.Close() })
-	proxied, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), quietGorm)
+	proxied, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), quietGorm())
 	if err != nil {
 		t.Fatal(err)
 	}

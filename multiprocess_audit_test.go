@@ -88,7 +88,7 @@ func auditDB(t *testing.T, db multiDB) *gorm.DB {
 	if db.engine == "postgres" {
 		return openPostgres(t, postgresDSN(t))
 	}
-	gdb, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(db.target)), quietGorm)
+	gdb, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(db.target)), quietGorm())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,9 @@ import (
 // PostgreSQL database; the tests that need one skip without it.
 const postgresDSNVar = testdb.PostgresDSNVar
 
-// quietGorm keeps GORM from logging the errors the tests provoke.
-var quietGorm = testdb.Quiet
+// quietGorm returns a GORM config of its own for one connection, which
+// keeps GORM from logging the errors the tests provoke.
+func quietGorm() *gorm.Config { return testdb.Quiet() }
 
 // postgresDSN returns the test database's DSN, or skips the test.
 func postgresDSN(t testing.TB) string {

@@ -22,8 +22,12 @@ import (
 // PostgreSQL database; without it only SQLite runs.
 const PostgresDSNVar = "CRMACCESS_POSTGRES_DSN"
 
-// Quiet keeps GORM from logging the errors the tests provoke.
-var Quiet = &gorm.Config{Logger: logger.Discard}
+// Quiet returns a GORM config that keeps GORM from logging the errors the
+// tests provoke. Each connection needs one of its own: gorm.Open keeps the
+// config it is given and sets its dialector and callbacks in it, so two
+// connections opened with one config share the last one's (and race when
+// opened at once).
+func Quiet() *gorm.Config { return &gorm.Config{Logger: logger.Discard} }
 
 // PostgresDSN returns the test database's DSN, "" when none is set.
 func PostgresDSN() string { return os.Getenv(PostgresDSNVar) }
@@ -44,7 +48,7 @@ func Postgres(t testing.TB) *gorm.DB {
 // PostgresAt is Postgres on the database dsn names (a child process's).
 func PostgresAt(t testing.TB, dsn string) *gorm.DB {
 	t.Helper()
-	db, err := gorm.Open(postgres.Open(dsn), Quiet)
+	db, err := gorm.Open(postgres.Open(dsn), Quiet())
 	if err != nil {
 		t.Fatalf("open PostgreSQL: %v", err)
 	}
@@ -61,7 +65,7 @@ func PostgresAt(t testing.TB, dsn string) *gorm.DB {
 // the connections close when the test ends.
 func SQLite(t testing.TB, path string) *gorm.DB {
 	t.Helper()
-	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), Quiet)
+	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), Quiet())
 	if err != nil {
 		t.Fatalf("open SQLite: %v", err)
 	}
