@@ -167,7 +167,7 @@ const DefaultFile = "testdata/portal.json"
 // Options are how New builds a portal; nil means the defaults.
 type Options struct {
 	// File is the fixture file the portal is loaded with; "" is
-	// DefaultFile, or no file when Data is set.
+	// DefaultFile, or no file when Data is set or the store stays Empty.
 	File string
 	// Data, if not nil, is imported instead of the file's data set (a
 	// file named too is still parsed, for its users' tokens).
@@ -202,7 +202,7 @@ func Over(t testing.TB, place *Store, opts *Options) *Portal {
 	if opts != nil {
 		o = *opts
 	}
-	if o.File == "" && o.Data == nil {
+	if o.File == "" && o.Data == nil && !o.Empty {
 		o.File = DefaultFile
 	}
 	st := place.Open(t)
