@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"text/tabwriter"
 
 	"github.com/crmaccess/crmaccess/accesstest"
 )
@@ -95,8 +94,7 @@ func (c *checkCommand) run(ctx context.Context, a *audit) int {
 		}
 	} else {
 		if len(violations) > 0 {
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "WHERE\tUSER\tACTION\tRECORD\tWANT\tGOT\tWHY")
+			rows := [][]string{{"WHERE", "USER", "ACTION", "RECORD", "WANT", "GOT", "WHY"}}
 			for _, v := range violations {
 				got := may(v.Allowed) + ": " + string(v.Reason)
 				if v.Err != nil {
@@ -106,9 +104,11 @@ func (c *checkCommand) run(ctx context.Context, a *audit) int {
 				if record != v.Record.String() {
 					record += " (" + v.Record.String() + ")"
 				}
-				fmt.Fprintf(tw, "%d:%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Line, v.Column, v.UserName, v.Action, record, may(v.May), got, v.Why)
+				rows = append(rows, []string{fmt.Sprintf("%d:%d", v.Line, v.Column), v.UserName, string(v.Action), record, may(v.May), got, v.Why})
 			}
-			tw.Flush()
+			if err := writeTable(a.stdout, rows); err != nil {
+				return a.failure("%v", err)
+			}
 			fmt.Fprintf(a.stdout, "%d of %d assertions of %s violated on %s.\n", len(violations), len(e.Assertions), path, a.shown())
 		} else {
 			fmt.Fprintf(a.stdout, "All %d assertions of %s hold on %s.\n", len(e.Assertions), path, a.shown())

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/accesstest"
@@ -81,14 +80,17 @@ func (q *explainCommand) run(ctx context.Context, a *audit) int {
 	if a.json {
 		return a.writeJSON(x)
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "user\t%s\n", named(x.User, x.DisplayName))
-	fmt.Fprintf(tw, "record\t%s\n", a.recordLine(q.ref, x.Title, x.Exists))
-	fmt.Fprintf(tw, "action\t%s\n", x.Action)
-	fmt.Fprintf(tw, "decision\t%s\n", decision(x.Allowed))
-	fmt.Fprintf(tw, "reason\t%s\n", x.Reason)
-	fmt.Fprintf(tw, "rule\t%s\n", x.Rule)
-	tw.Flush()
+	err = writeTable(a.stdout, [][]string{
+		{"user", named(x.User, x.DisplayName)},
+		{"record", a.recordLine(q.ref, x.Title, x.Exists)},
+		{"action", x.Action},
+		{"decision", decision(x.Allowed)},
+		{"reason", x.Reason},
+		{"rule", x.Rule},
+	})
+	if err != nil {
+		return a.failure("%v", err)
+	}
 	return exitOK
 }
 

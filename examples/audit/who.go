@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/accesstest"
@@ -120,12 +119,11 @@ func (c *whoCommand) run(ctx context.Context, a *audit) int {
 	if len(answer.Users) == 0 {
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	head := []string{"USER", "NAME"}
 	for _, action := range whoActions {
 		head = append(head, strings.ToUpper(string(action)))
 	}
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	rows := [][]string{head}
 	for _, u := range answer.Users {
 		row := []string{u.ID, u.DisplayName}
 		for _, action := range whoActions {
@@ -135,8 +133,10 @@ func (c *whoCommand) run(ctx context.Context, a *audit) int {
 			}
 			row = append(row, reason)
 		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		rows = append(rows, row)
 	}
-	tw.Flush()
+	if err := writeTable(a.stdout, rows); err != nil {
+		return a.failure("%v", err)
+	}
 	return exitOK
 }
