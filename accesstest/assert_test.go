@@ -22,8 +22,12 @@ var byAction = map[crmaccess.Action][2]assertion{
 // generic are May and MayNot bound to one action.
 func generic(a crmaccess.Action) [2]assertion {
 	return [2]assertion{
-		func(t accesstest.T, c accesstest.Checker, u string, r crmaccess.Ref) bool { return accesstest.May(t, c, u, r, a) },
-		func(t accesstest.T, c accesstest.Checker, u string, r crmaccess.Ref) bool { return accesstest.MayNot(t, c, u, r, a) },
+		func(t accesstest.T, c accesstest.Checker, u string, r crmaccess.Ref) bool {
+			return accesstest.May(t, c, u, r, a)
+		},
+		func(t accesstest.T, c accesstest.Checker, u string, r crmaccess.Ref) bool {
+			return accesstest.MayNot(t, c, u, r, a)
+		},
 	}
 }
 
