@@ -117,7 +117,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "audit %s: %v\n", name, err)
 		return exitUsage
 	}
-	if err := a.open(ctx); err != nil {
+	fixture, err := a.readFixture()
+	if err != nil {
+		fmt.Fprintf(stderr, "audit %s: %v\n", name, err)
+		return exitUsage
+	}
+	if err := a.open(ctx, fixture); err != nil {
 		fmt.Fprintf(stderr, "audit %s: %v\n", name, err)
 		return exitViolation
 	}
@@ -157,22 +162,28 @@ func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
-// open opens the database, loads -load into it when it is empty, and
-// starts a Service that reads the rules once (it does not follow later
-// writes: an audit answers for the state it started on).
-func (a *audit) open(ctx context.Context) error {
-	var fixture *crmaccess.Fixture
-	if a.load != "" {
-		f, err := os.Open(a.load)
-		if err != nil {
-			return err
-		}
-		fixture, err = crmaccess.ParseFixture(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %s", a.load, strings.TrimPrefix(crmaccess.ErrorMessage(err), "fixture: "))
-		}
+// readFixture reads the -load file, if any: a file that does not parse is
+// a usage error, found before the database is opened.
+func (a *audit) readFixture() (*crmaccess.Fixture, error) {
+	if a.load == "" {
+		return nil, nil
 	}
+	f, err := os.Open(a.load)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fixture, err := crmaccess.ParseFixture(f)
+	if err != nil {
+		return nil, fmt.Errorf("-load %s: %s", a.load, strings.TrimPrefix(crmaccess.ErrorMessage(err), "fixture: "))
+	}
+	return fixture, nil
+}
+
+// open opens the database, loads fixture into it when it is empty (nil:
+// none), and starts a Service that reads the rules once (it does not
+// follow later writes: an audit answers for the state it started on).
+func (a *audit) open(ctx context.Context, fixture *crmaccess.Fixture) error {
 
 	var st *storage.Store
 	var closeDB func()

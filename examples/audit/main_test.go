@@ -163,6 +163,8 @@ func TestUsageErrorsExitWith2AndTouchNothing(t *testing.T) {
 		{[]string{"check", "-db", db, "a.json", "b.json"}, "got 2 arguments"},
 		{[]string{"check", "-db", db, "-load", demoFixture, bad}, bad + `: line 1, column 99: expect[0].may: unknown action "reed"`},
 		{[]string{"check", "-db", db, filepath.Join(dir, "missing.json")}, "no such file"},
+		{[]string{"check", "-db", db, "-load", bad, "demo.expect.json"}, "-load " + bad + `: line 1, column 2: json: unknown field "expect"`},
+		{[]string{"check", "-db", db, "-load", filepath.Join(dir, "missing.json"), "demo.expect.json"}, "no such file"},
 		{[]string{"check", "-bogus", "x"}, "flag provided but not defined: -bogus"},
 		{[]string{"explain", "-db", db, "-record", "opportunity:1"}, "-user and -record are required"},
 		{[]string{"explain", "-db", db, "-user", mike, "-record", "deal:1"}, `-record: "deal:1" is not a record`},

@@ -81,7 +81,7 @@ func TestAuditAtScale(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
 			a := &audit{db: db, stdout: &strings.Builder{}, stderr: &strings.Builder{}}
-			if err := a.open(context.Background()); err != nil {
+			if err := a.open(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := a.svc.Import(context.Background(), fx); err != nil {
@@ -100,7 +100,7 @@ func TestAuditAtScale(t *testing.T) {
 			// users known, read from the change log.
 			start = time.Now()
 			a = &audit{db: db, stdout: &strings.Builder{}, stderr: &strings.Builder{}}
-			if err := a.open(context.Background()); err != nil {
+			if err := a.open(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
 			opened := time.Since(start)
