@@ -19,6 +19,23 @@ type Checker interface {
 	Check(ctx context.Context, user string, ref crmaccess.Ref, action crmaccess.Action) (crmaccess.Decision, error)
 }
 
+// AtLeast returns a Checker that decides on a state of c at least as fresh
+// as the write that returned token (crmaccess.WithToken): for a test that
+// wrote through another Service, or another process, and asserts on this
+// one.
+func AtLeast(c Checker, token crmaccess.Token) Checker {
+	return freshChecker{c, token}
+}
+
+type freshChecker struct {
+	c     Checker
+	token crmaccess.Token
+}
+
+func (f freshChecker) Check(ctx context.Context, user string, ref crmaccess.Ref, action crmaccess.Action) (crmaccess.Decision, error) {
+	return f.c.Check(crmaccess.WithToken(ctx, f.token), user, ref, action)
+}
+
 // ReasonUnauthorized is the reason given when the user is not a known,
 // active user of the store (Check's EUNAUTHORIZED): such a user may do
 // nothing.

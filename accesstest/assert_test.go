@@ -122,3 +122,16 @@ func TestAssertionsSeeTheServicesWrites(t *testing.T) {
 	accesstest.MayRead(t, svc, lin, crmaccess.OpportunityRef(2))
 	accesstest.MayNotRead(t, svc, mike, crmaccess.OpportunityRef(2)) // the list is set, not merged
 }
+
+// A Service that does not follow in the background decides on what it
+// loaded until asked for a fresher state: AtLeast asks.
+func TestAtLeastDecidesOnTheWritesState(t *testing.T) {
+	writer, path := demoServiceAt(t)
+	reader := serviceOver(t, path, &crmaccess.Options{PollInterval: -1})
+	res, err := writer.SetOpportunityAccess(t.Context(), nadia, 2, true, []string{lin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accesstest.MayNotRead(t, reader, lin, crmaccess.OpportunityRef(2)) // not followed yet
+	accesstest.MayRead(t, accesstest.AtLeast(reader, res.Token), lin, crmaccess.OpportunityRef(2))
+}

@@ -34,6 +34,6 @@
 // "opportunity:ID" / "contact:ID".
 //
 // Checks run on the Service's memory as it is (see crmaccess.Service.Check);
-// a test that wrote through another instance passes a Checker that waits
-// for the write's token.
+// a test that wrote through another instance asserts on
+// AtLeast(svc, token), which waits for the write's token first.
 package accesstest

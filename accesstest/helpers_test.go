@@ -25,21 +25,15 @@ const (
 // demoService is a Service over a fresh SQLite file holding the demo portal.
 func demoService(t testing.TB) *crmaccess.Service {
 	t.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
+	svc, _ := demoServiceAt(t)
+	return svc
+}
+
+// demoServiceAt is demoService, and the path of its database file.
+func demoServiceAt(t testing.TB) (*crmaccess.Service, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "demo.db")
+	svc := serviceOver(t, path, nil)
 	f, err := os.Open("../examples/server/demo.json")
 	if err != nil {
 		t.Fatal(err)
@@ -49,9 +43,30 @@ func demoService(t testing.TB) *crmaccess.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(context.Background(), fx); err != nil {
 		t.Fatal(err)
 	}
+	return svc, path
+}
+
+// serviceOver starts a Service with opts over the SQLite file at path.
+func serviceOver(t testing.TB, path string, opts *crmaccess.Options) *crmaccess.Service {
+	t.Helper()
+	ctx := context.Background()
+	st, err := storage.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	eng, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := crmaccess.NewService(ctx, st, eng, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
 	return svc
 }
 
