@@ -43,6 +43,10 @@ type checkReport struct {
 	Token      string          `json:"token"` // the state the checks were decided on
 	Assertions int             `json:"assertions"`
 	Violations []violationJSON `json:"violations"`
+	// What the file names that is not there: records that do not exist,
+	// users that are not known, active users (warnings, not violations).
+	MissingRecords []danglingName `json:"missingRecords"`
+	UnknownUsers   []danglingName `json:"unknownUsers"`
 }
 
 type violationJSON struct {
@@ -58,6 +62,14 @@ type violationJSON struct {
 	Reason     string `json:"reason,omitempty"`
 	Error      string `json:"error,omitempty"` // the check itself failed
 	Why        string `json:"why,omitempty"`
+}
+
+// nonNil is list, or an empty list: JSON [] rather than null.
+func nonNil[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
 }
 
 func may(b bool) string {
@@ -76,9 +88,15 @@ func (c *checkCommand) run(ctx context.Context, a *audit) int {
 	if err != nil {
 		return a.failure("%v", err)
 	}
+	missing, unknown, err := a.dangling(ctx, e)
+	if err != nil {
+		return a.failure("%v", err)
+	}
+	a.warnDangling(missing, unknown)
 
 	if a.json {
-		r := checkReport{File: path, Database: a.shown(), Token: string(a.svc.Token()), Assertions: len(e.Assertions), Violations: []violationJSON{}}
+		r := checkReport{File: path, Database: a.shown(), Token: string(a.svc.Token()), Assertions: len(e.Assertions),
+			Violations: []violationJSON{}, MissingRecords: nonNil(missing), UnknownUsers: nonNil(unknown)}
 		for _, v := range violations {
 			j := violationJSON{Line: v.Line, Column: v.Column, User: v.User, UserName: v.UserName, Record: v.Record.String(),
 				RecordName: v.RecordName, Action: string(v.Action), Want: may(v.May), Allowed: v.Allowed, Reason: string(v.Reason), Why: v.Why}

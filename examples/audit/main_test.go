@@ -273,3 +273,42 @@ func TestProgressBarOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("without -progress: stderr %q", r.stderr)
 	}
 }
+
+// "May not" holds on a record that does not exist and for a user that is
+// not known: check says so, lest a mistyped id pass unseen.
+func TestCheckWarnsAboutNamesThatAreNotThere(t *testing.T) {
+	db := demoDB(t)
+	file := writeFile(t, "typo.expect.json", `{
+  "users": {"ghost": "99999999-9999-4999-8999-999999999999", "lin": "55555555-5555-4555-8555-555555555555"},
+  "records": {"fleet": "opportunity:2", "gone": "opportunity:99"},
+  "expect": [
+    {"users": ["lin", "ghost"], "records": ["fleet", "gone", "contact:999"], "mayNot": ["read"]}
+  ]
+}`)
+	r := runAudit(t, "check", "-db", db, file)
+	want := `audit check: warning: line 5, column 5: opportunity:99 (gone) does not exist: "may not" holds on it whatever the rules
+audit check: warning: line 5, column 5: contact:999 does not exist: "may not" holds on it whatever the rules
+audit check: warning: line 5, column 5: 99999999-9999-4999-8999-999999999999 (ghost) is not a known, active user: "may not" holds for it whatever the rules
+`
+	if r.code != exitOK || r.stderr != want || !strings.HasPrefix(r.stdout, "All 6 assertions") {
+		t.Fatalf("exit %d, stdout %q\nstderr:\n%s\nwant:\n%s", r.code, r.stdout, r.stderr, want)
+	}
+
+	r = runAudit(t, "check", "-db", db, "-json", file)
+	var report checkReport
+	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil || r.code != exitOK {
+		t.Fatalf("exit %d, stdout %q: %v", r.code, r.stdout, err)
+	}
+	got, _ := json.Marshal([]any{report.MissingRecords, report.UnknownUsers})
+	wantJSON := `[[{"name":"gone","id":"opportunity:99","line":5,"column":5},{"name":"contact:999","id":"contact:999","line":5,"column":5}],` +
+		`[{"name":"ghost","id":"99999999-9999-4999-8999-999999999999","line":5,"column":5}]]`
+	if string(got) != wantJSON {
+		t.Fatalf("JSON %s\nwant %s", got, wantJSON)
+	}
+
+	// A file that names only what is there warns about nothing: [] in JSON.
+	r = runAudit(t, "check", "-db", db, "-json", "demo.expect.json")
+	if !strings.Contains(r.stdout, `"missingRecords": [],`) || !strings.Contains(r.stdout, `"unknownUsers": []`) || r.stderr != "" {
+		t.Fatalf("demo: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+}
