@@ -17,7 +17,7 @@ import (
 )
 
 // scaleGrants is the size of TestAuditAtScale's data set: the number in
-// CRMACCESS_AUDIT_GRANTS, or 1,000,000 in the long tier (CRMACCESS_LONG);
+// CRMACCESS_AUDIT_GRANTS, or 100,000 in the long tier (CRMACCESS_LONG);
 // 0 skips the test.
 func scaleGrants(t *testing.T) int {
 	if s := os.Getenv("CRMACCESS_AUDIT_GRANTS"); s != "" {
@@ -28,7 +28,7 @@ func scaleGrants(t *testing.T) int {
 		return n
 	}
 	if v := os.Getenv("CRMACCESS_LONG"); v != "" && v != "0" {
-		return 1_000_000
+		return 100_000
 	}
 	return 0
 }
