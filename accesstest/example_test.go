@@ -1,6 +1,7 @@
 package accesstest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/accesstest"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -44,11 +46,11 @@ func exampleService() (*crmaccess.Service, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fx, err := crmaccess.ParseFixture(strings.NewReader(string(data)))
+	fx, err := fixture.Parse(bytes.NewReader(data))
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := svc.Import(ctx, fx); err != nil {
+	if _, err := svc.Import(ctx, fx.DataSet()); err != nil {
 		log.Fatal(err)
 	}
 	return svc, func() { svc.Close(); st.Close(); os.RemoveAll(dir) }

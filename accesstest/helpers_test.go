@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -39,11 +40,11 @@ func demoServiceAt(t testing.TB) (*crmaccess.Service, string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	fx, err := crmaccess.ParseFixture(f)
+	fx, err := fixture.Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Import(context.Background(), fx); err != nil {
+	if _, err := svc.Import(context.Background(), fx.DataSet()); err != nil {
 		t.Fatal(err)
 	}
 	return svc, path

@@ -43,6 +43,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -117,12 +118,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "audit %s: %v\n", name, err)
 		return exitUsage
 	}
-	fixture, err := a.readFixture()
+	data, err := a.readFixture()
 	if err != nil {
 		fmt.Fprintf(stderr, "audit %s: %v\n", name, err)
 		return exitUsage
 	}
-	if err := a.open(ctx, fixture); err != nil {
+	if err := a.open(ctx, data); err != nil {
 		fmt.Fprintf(stderr, "audit %s: %v\n", name, err)
 		return exitViolation
 	}
@@ -164,7 +165,7 @@ func isPostgres(db string) bool {
 
 // readFixture reads the -load file, if any: a file that does not parse is
 // a usage error, found before the database is opened.
-func (a *audit) readFixture() (*crmaccess.Fixture, error) {
+func (a *audit) readFixture() (*crmaccess.DataSet, error) {
 	if a.load == "" {
 		return nil, nil
 	}
@@ -173,17 +174,17 @@ func (a *audit) readFixture() (*crmaccess.Fixture, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fixture, err := crmaccess.ParseFixture(f)
+	file, err := fixture.Parse(f)
 	if err != nil {
 		return nil, fmt.Errorf("-load %s: %s", a.load, strings.TrimPrefix(crmaccess.ErrorMessage(err), "fixture: "))
 	}
-	return fixture, nil
+	return file.DataSet(), nil
 }
 
-// open opens the database, loads fixture into it when it is empty (nil:
+// open opens the database, loads data into it when it is empty (nil:
 // none), and starts a Service that reads the rules once (it does not
 // follow later writes: an audit answers for the state it started on).
-func (a *audit) open(ctx context.Context, fixture *crmaccess.Fixture) error {
+func (a *audit) open(ctx context.Context, data *crmaccess.DataSet) error {
 
 	var st *storage.Store
 	var closeDB func()
@@ -204,7 +205,7 @@ func (a *audit) open(ctx context.Context, fixture *crmaccess.Fixture) error {
 	} else {
 		// An audit of a file that is not there would create an empty
 		// database and report on it: refuse, unless asked to load one.
-		if _, err := os.Stat(a.db); errors.Is(err, fs.ErrNotExist) && fixture == nil {
+		if _, err := os.Stat(a.db); errors.Is(err, fs.ErrNotExist) && data == nil {
 			return fmt.Errorf("no database file %s (start examples/server once to create the demo, or pass -load FILE)", a.db)
 		}
 		var err error
@@ -228,10 +229,10 @@ func (a *audit) open(ctx context.Context, fixture *crmaccess.Fixture) error {
 		st.Close()
 		closeDB()
 	}
-	if fixture == nil {
+	if data == nil {
 		return nil
 	}
-	switch _, err := a.svc.Import(ctx, fixture); {
+	switch _, err := a.svc.Import(ctx, data); {
 	case err == nil:
 		fmt.Fprintf(a.stderr, "audit: loaded %s into %s\n", a.load, a.shown())
 	case crmaccess.ErrorCode(err) == crmaccess.ECONFLICT:

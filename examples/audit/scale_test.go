@@ -46,7 +46,7 @@ func TestAuditAtScale(t *testing.T) {
 
 	// The private opportunities: their creator may change access, their
 	// responsible user may edit, a user on no line of theirs may not read.
-	var private []crmaccess.FixtureOpportunity
+	var private []crmaccess.Opportunity
 	for _, o := range fx.Opportunities {
 		if o.IsPrivate {
 			private = append(private, o)
