@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -468,4 +469,126 @@ func TestPreviewIsWhatTheCallThenDoes(t *testing.T) {
 			t.Errorf("the random calls do not cover answers, changes and refusals")
 		}
 	})
+}
+
+// interruptingStore is a store whose FindContacts, outside a write's
+// transaction (a preview reads through it; a write reads through the
+// transaction's reader), first runs interrupt, until it returns false.
+type interruptingStore struct {
+	crmaccess.Store
+	interrupt func() bool
+	calls     int
+}
+
+func (s *interruptingStore) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
+	s.calls++
+	if s.interrupt != nil && !s.interrupt() {
+		s.interrupt = nil
+	}
+	return s.Store.FindContacts(ctx, f)
+}
+
+// TestPreviewDecidesOnOneStateWhileOthersWrite: another instance commits a
+// change of access while a preview reads its candidates. The preview does
+// not hold the writer lock (the other write commits meanwhile, within a
+// deadline), notices the commit and decides again, on the newer state; a
+// store that keeps changing makes it decide inside the writer lock after
+// three tries. Either way its answer is the state its token names, and
+// what the call then does.
+func TestPreviewDecidesOnOneStateWhileOthersWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		interruptions int
+		wantReads     int // the preview's reads of candidates outside the lock
+	}{
+		{"one commit meanwhile: decides again", 1, 2},
+		{"commits at every try: decides under the writer lock", 10, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := storage.Open(ctx, filepath.Join(t.TempDir(), "crm.db"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			wrapped := &interruptingStore{Store: st}
+			svc := serviceOver(t, wrapped)
+			if _, err := svc.Import(ctx, portalFixture(t)); err != nil {
+				t.Fatal(err)
+			}
+			other := serviceOver(t, st)
+			var (
+				lastWrite crmaccess.Token
+				failure   error
+				done      int
+			)
+			wrapped.interrupt = func() bool {
+				// Contact 5 flips between private to bob and shared.
+				wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				res, err := other.SetContactAccess(wctx, admin, 5, done%2 == 0, []string{bob})
+				if err != nil {
+					failure = err
+					return false
+				}
+				lastWrite, done = res.Token, done+1
+				return done < tc.interruptions
+			}
+			wrapped.calls = 0
+			preview, err := svc.PreviewContactsAccess(ctx, admin, crmaccess.ContactFilter{}, true, []string{bob})
+			if failure != nil {
+				t.Fatalf("a write of another instance failed while the preview ran: %v", failure)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wrapped.calls != tc.wantReads {
+				t.Errorf("the preview read its candidates %d times outside the lock, want %d", wrapped.calls, tc.wantReads)
+			}
+			if preview.Token != lastWrite {
+				t.Errorf("the preview was decided at %s, want the state after the last commit, %s", preview.Token, lastWrite)
+			}
+			wrapped.interrupt = nil
+			res, err := svc.SetContactsAccess(ctx, admin, crmaccess.ContactFilter{}, true, []string{bob})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range res.Contacts {
+				res.Contacts[i].Token = ""
+			}
+			if fmt.Sprintf("%+v", preview.Contacts) != fmt.Sprintf("%+v", res.Contacts) || preview.Skipped != res.Skipped {
+				t.Errorf("preview:\n%+v\ncall:\n%+v", preview.Contacts, res.Contacts)
+			}
+			for _, c := range preview.Contacts {
+				if c.ID == 5 && c.Changed != (done%2 == 0) {
+					t.Errorf("contact 5 is private to bob after %d flips, yet the preview marks it Changed=%v", done, c.Changed)
+				}
+			}
+		})
+	}
+}
+
+// TestPreviewHonoursTokens: a preview is decided on a state at least as
+// fresh as the token its context carries; one it cannot reach in time is
+// EUNAVAILABLE, and a malformed one EINVALID, as for a read.
+func TestPreviewHonoursTokens(t *testing.T) {
+	p := newPortal(t)
+	ctx := context.Background()
+	res, err := p.SetContactsAccessByID(ctx, admin, []int64{5}, true, []string{bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.PreviewContactsAccessByID(crmaccess.WithToken(ctx, res.Token), admin, []int64{5}, true, []string{bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Token != res.Token || len(got.Contacts) != 1 || got.Contacts[0].Changed {
+		t.Errorf("after the write, a preview of the same change answers %+v, want contact 5 unchanged at %s", got, res.Token)
+	}
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	_, err = p.PreviewOpportunitiesAccess(crmaccess.WithToken(short, "p999999"), admin, []int64{1}, false, nil)
+	wantCode(t, err, crmaccess.EUNAVAILABLE)
+	_, err = p.PreviewOpportunitiesAccessByFilter(crmaccess.WithToken(ctx, "x"), admin, crmaccess.OpportunityFilter{}, false, nil)
+	wantCode(t, err, crmaccess.EINVALID)
 }
