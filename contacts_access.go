@@ -12,7 +12,9 @@ import (
 // but not edit are skipped and counted; those the actor may not even read
 // are neither changed, nor counted, nor returned. It decides on the
 // committed state, inside the store's writer lock, and all changes commit
-// in one transaction.
+// in one transaction. Each returned contact has its new values, Changed set
+// when its access differed. PreviewContactsAccess answers the same without
+// writing.
 //
 // Errors: EUNAUTHORIZED, EINVALID (a filter field, a managerList entry that
 // is not a GUID), EUNAVAILABLE (the database stayed busy), EINTERNAL.
@@ -28,7 +30,8 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 // SetContactsAccessByID is SetContactsAccess over the contacts of ids:
 // those the actor may edit are changed, those the actor may only read are
 // skipped and counted, and missing or hidden ones are neither changed, nor
-// counted, nor returned.
+// counted, nor returned. PreviewContactsAccessByID answers the same without
+// writing.
 //
 // Errors: EUNAUTHORIZED, EINVALID (an id <= 0, a managerList entry that is
 // not a GUID), EUNAVAILABLE, EINTERNAL.

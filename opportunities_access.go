@@ -10,7 +10,9 @@ import (
 // private with accessList plus the actor, or public. Those the actor may
 // read but not change are skipped and counted; missing or hidden ones are
 // neither changed, nor counted, nor returned. One transaction, decided on
-// the committed state.
+// the committed state. Each returned opportunity has its new values,
+// Changed set when its access differed. PreviewOpportunitiesAccess answers
+// the same without writing.
 //
 // Errors: EUNAUTHORIZED, EINVALID (an id <= 0, an entry that is not a
 // GUID), EUNAVAILABLE, EINTERNAL.
@@ -24,7 +26,8 @@ func (s *Service) SetOpportunitiesAccess(ctx context.Context, actorID string, id
 }
 
 // SetOpportunitiesAccessByFilter is SetOpportunitiesAccess over every
-// opportunity the filter matches.
+// opportunity the filter matches. PreviewOpportunitiesAccessByFilter
+// answers the same without writing.
 //
 // Errors: EUNAUTHORIZED, EINVALID (a filter field, an entry that is not a
 // GUID), EUNAVAILABLE, EINTERNAL.

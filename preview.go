@@ -22,6 +22,11 @@ import (
 // inside the writer lock, as the write itself would, and rolls back. The
 // answer's Token names the state it was decided on (no write made it), at
 // least as fresh as the token ctx carries (WithToken).
+//
+// On a view from InTransaction, a preview decides on the committed state,
+// outside the host's transaction (whose own writes it does not see), and
+// never waits for the writer lock, which that transaction may hold: when
+// the store keeps changing it fails with EUNAVAILABLE instead.
 
 // PreviewContactsAccess answers what SetContactsAccess would do with the
 // same arguments now, writing nothing: the contacts it would change, with
@@ -29,7 +34,9 @@ import (
 // CanEdit and CanDelete as they would be afterwards, the number it would
 // skip, and the token of the state it was decided on.
 //
-// Errors: those of SetContactsAccess, for the same reasons.
+// Errors: those of SetContactsAccess, for the same reasons; and, as for a
+// read, EINVALID for a malformed token in ctx and EUNAVAILABLE when its
+// state is not reached before ctx ends.
 func (s *Service) PreviewContactsAccess(ctx context.Context, actorID string, filter ContactFilter, isPrivate bool, managerList []string) (*ContactsAccessResult, error) {
 	if err := filter.Validate(); err != nil {
 		return nil, err
@@ -42,7 +49,8 @@ func (s *Service) PreviewContactsAccess(ctx context.Context, actorID string, fil
 // PreviewContactsAccessByID answers what SetContactsAccessByID would do,
 // writing nothing, as PreviewContactsAccess does.
 //
-// Errors: those of SetContactsAccessByID, for the same reasons.
+// Errors: those of SetContactsAccessByID, for the same reasons, and those
+// of a token in ctx (see PreviewContactsAccess).
 func (s *Service) PreviewContactsAccessByID(ctx context.Context, actorID string, ids []int64, isPrivate bool, managerList []string) (*ContactsAccessResult, error) {
 	if err := positiveIDs("contact", ids); err != nil {
 		return nil, err
@@ -58,7 +66,9 @@ func (s *Service) PreviewContactsAccessByID(ctx context.Context, actorID string,
 // really differ, CanEdit as it would be afterwards, the number it would
 // skip, and the token of the state it was decided on.
 //
-// Errors: those of SetOpportunitiesAccess, for the same reasons.
+// Errors: those of SetOpportunitiesAccess, for the same reasons; and, as
+// for a read, EINVALID for a malformed token in ctx and EUNAVAILABLE when
+// its state is not reached before ctx ends.
 func (s *Service) PreviewOpportunitiesAccess(ctx context.Context, actorID string, ids []int64, isPrivate bool, accessList []string) (*OpportunitiesAccessResult, error) {
 	if err := positiveIDs("opportunity", ids); err != nil {
 		return nil, err
@@ -72,7 +82,8 @@ func (s *Service) PreviewOpportunitiesAccess(ctx context.Context, actorID string
 // SetOpportunitiesAccessByFilter would do, writing nothing, as
 // PreviewOpportunitiesAccess does.
 //
-// Errors: those of SetOpportunitiesAccessByFilter, for the same reasons.
+// Errors: those of SetOpportunitiesAccessByFilter, for the same reasons,
+// and those of a token in ctx (see PreviewOpportunitiesAccess).
 func (s *Service) PreviewOpportunitiesAccessByFilter(ctx context.Context, actorID string, filter OpportunityFilter, isPrivate bool, accessList []string) (*OpportunitiesAccessResult, error) {
 	if err := filter.Validate(); err != nil {
 		return nil, err
