@@ -116,8 +116,9 @@ func (s *Service) preview(ctx context.Context, actor string, decide func(ctx con
 		}
 	}
 	if s.hostTx != nil {
-		// The host's transaction may hold the writer lock: waiting for it
-		// here would wait for the caller itself.
+		// Deciding inside the host's transaction would read its uncommitted
+		// writes into memory, and the store's writer lock may be held by
+		// that transaction: waiting for it would wait for the caller.
 		return "", Errorf(EUNAVAILABLE, "the store kept changing during the preview; try again")
 	}
 	return s.previewLocked(ctx, actor, decide)

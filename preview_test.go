@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/internal/dbdump"
 	"github.com/crmaccess/crmaccess/storage"
@@ -395,8 +397,8 @@ func TestPreviewIsWhatTheCallThenDoes(t *testing.T) {
 		ctx := context.Background()
 		rng := rand.New(rand.NewPCG(12, 3))
 		w := growPreviewWorld(t, db.svc, rng, sized(30, 80), sized(25, 60))
-		cases := size(t, "CRMACCESS_PREVIEW_CASES", 150, 1500)
-		var previewed, changed, refused int
+		cases := size(t, "CRMACCESS_PREVIEW_CASES", 100, 1500)
+		var previewed, changed, skipping, refused int
 		for i := range cases {
 			call := w.randomCall(rng)
 			before, tok := db.dump(t), db.svc.Token()
@@ -427,6 +429,9 @@ func TestPreviewIsWhatTheCallThenDoes(t *testing.T) {
 				continue
 			}
 			previewed++
+			if preview.skipped > 0 {
+				skipping++
+			}
 			if preview.token != tok {
 				t.Errorf("case %d: the preview's token is %s, want the state it was decided on, %s", i, preview.token, tok)
 			}
@@ -464,9 +469,9 @@ func TestPreviewIsWhatTheCallThenDoes(t *testing.T) {
 				t.Fatalf("case %d, %v: the call changed %v, the preview marked %v", i, call, logged, preview.changed)
 			}
 		}
-		t.Logf("%d cases: %d answered (%d with changes), %d refused alike", cases, previewed, changed, refused)
-		if previewed == 0 || changed == 0 || refused == 0 {
-			t.Errorf("the random calls do not cover answers, changes and refusals")
+		t.Logf("%d cases: %d answered (%d with changes, %d with skipped records), %d refused alike", cases, previewed, changed, skipping, refused)
+		if previewed == 0 || changed == 0 || skipping == 0 || refused == 0 {
+			t.Errorf("the random calls do not cover answers, changes, skipped records and refusals")
 		}
 	})
 }
@@ -591,4 +596,59 @@ func TestPreviewHonoursTokens(t *testing.T) {
 	wantCode(t, err, crmaccess.EUNAVAILABLE)
 	_, err = p.PreviewOpportunitiesAccessByFilter(crmaccess.WithToken(ctx, "x"), admin, crmaccess.OpportunityFilter{}, false, nil)
 	wantCode(t, err, crmaccess.EINVALID)
+}
+
+// TestPreviewInAHostTransaction: a view over a host's transaction previews
+// on the committed state, without waiting for the writer lock that its
+// own write holds: the transaction's uncommitted change is not in the
+// answer until the host commits.
+func TestPreviewInAHostTransaction(t *testing.T) {
+	for name, open := range hostDatabases(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			db, opts := open(t)
+			st, err := storage.New(ctx, db, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := serviceOver(t, st)
+			if _, err := svc.Import(ctx, portalFixture(t)); err != nil {
+				t.Fatal(err)
+			}
+			committed := svc.Token()
+			changedIn := func(res *crmaccess.ContactsAccessResult) bool {
+				return len(res.Contacts) == 1 && res.Contacts[0].Changed
+			}
+			err = db.Transaction(func(tx *gorm.DB) error {
+				inTx, err := st.InTx(tx)
+				if err != nil {
+					return err
+				}
+				view := svc.InTransaction(inTx)
+				if _, err := view.SetContactsAccessByID(ctx, admin, []int64{5}, true, []string{bob}); err != nil {
+					return err
+				}
+				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				res, err := view.PreviewContactsAccessByID(pctx, admin, []int64{5}, true, []string{bob})
+				if err != nil {
+					return err
+				}
+				if !changedIn(res) || res.Token != committed {
+					t.Errorf("inside the transaction, the preview answers %+v; want the committed state %s, where contact 5 would change", res, committed)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := svc.PreviewContactsAccessByID(ctx, admin, []int64{5}, true, []string{bob})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changedIn(res) || res.Token == committed {
+				t.Errorf("after the commit, the preview answers %+v; want contact 5 unchanged, at a later state than %s", res, committed)
+			}
+		})
+	}
 }
