@@ -32,60 +32,77 @@ var dryRunCalls = []dryRunCall{
 // dryRun=true answers exactly the envelope the write then answers (the same
 // bytes, in JSON and XML, paged or not), with X-Dry-Run, X-Changed-Count
 // and the X-Skipped-Count of the write, and the token of the state it was
-// decided on; it writes nothing. dryRun=false is the write.
+// decided on; it writes nothing. dryRun=false is the write. On SQLite, and
+// on PostgreSQL when it is configured.
 func TestDryRunAnswersWhatTheWriteThenDoes(t *testing.T) {
-	for _, c := range dryRunCalls {
-		for _, variant := range []struct{ suffix, query string }{{"", ""}, {".xml", "&startIndex=1&count=1"}} {
-			t.Run(c.name+variant.suffix, func(t *testing.T) {
-				p := newPortal(t, nil, nil)
-				path := "/api/2.0/crm" + c.template + variant.suffix
-				state := string(p.svc.Token())
-				before := p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/contact/filter?count=1000", token: "admin-token"}).Body.String() +
-					p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/opportunity/filter?count=1000", token: "admin-token"}).Body.String()
-
-				dry := p.do(t, req{path: path + "?dryRun=TRUE" + variant.query, token: c.token, contentType: "application/json", body: c.body})
-				if dry.Code != http.StatusOK {
-					t.Fatalf("dry run: %d %s", dry.Code, dry.Body.String())
-				}
-				if got := string(p.svc.Token()); got != state {
-					t.Fatalf("the dry run moved the state from %s to %s", state, got)
-				}
-				after := p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/contact/filter?count=1000", token: "admin-token"}).Body.String() +
-					p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/opportunity/filter?count=1000", token: "admin-token"}).Body.String()
-				if after != before {
-					t.Fatalf("the dry run changed what the reads answer")
-				}
-				if h := dry.Header(); h.Get("X-Dry-Run") != "true" || h.Get("X-Consistency-Token") != state || h.Get("X-Changed-Count") == "" {
-					t.Errorf("dry run headers: %v", h)
-				}
-
-				done := p.do(t, req{path: path + "?dryRun=false" + variant.query, token: c.token, contentType: "application/json", body: c.body})
-				if done.Code != http.StatusOK {
-					t.Fatalf("write: %d %s", done.Code, done.Body.String())
-				}
-				if string(p.svc.Token()) == state {
-					t.Fatalf("dryRun=false wrote nothing")
-				}
-				if done.Header().Get("X-Dry-Run") != "" || done.Header().Get("X-Changed-Count") != "" {
-					t.Errorf("the write's answer says it was a dry run: %v", done.Header())
-				}
-				if !bytes.Equal(dry.Body.Bytes(), done.Body.Bytes()) {
-					t.Errorf("dry run answered\n%s\nthe write then answered\n%s", dry.Body.String(), done.Body.String())
-				}
-				if dry.Header().Get("X-Skipped-Count") != done.Header().Get("X-Skipped-Count") ||
-					dry.Header().Get("Content-Type") != done.Header().Get("Content-Type") {
-					t.Errorf("headers differ: dry run %v, write %v", dry.Header(), done.Header())
-				}
-				if dry.Header().Get("X-Changed-Count") == "0" {
-					t.Errorf("the write changed records, the dry run counts none")
-				}
-
-				again := p.do(t, req{path: path + "?dryRun=true" + variant.query, token: c.token, contentType: "application/json", body: c.body})
-				if again.Header().Get("X-Changed-Count") != "0" || !bytes.Equal(again.Body.Bytes(), done.Body.Bytes()) {
-					t.Errorf("after the write, its dry run should change nothing and answer the same: %v\n%s", again.Header(), again.Body.String())
-				}
-			})
+	portals := map[string]func(t *testing.T) *portal{
+		"sqlite":   func(t *testing.T) *portal { return newPortal(t, nil, nil) },
+		"postgres": func(t *testing.T) *portal { return postgresPortal(t, nil) },
+	}
+	for _, db := range []string{"sqlite", "postgres"} {
+		for _, c := range dryRunCalls {
+			for _, variant := range []struct{ suffix, query string }{{"", ""}, {".xml", "&startIndex=1&count=1"}} {
+				t.Run(db+"/"+c.name+variant.suffix, func(t *testing.T) {
+					p := portals[db](t)
+					if p == nil {
+						t.Skip("CRMACCESS_POSTGRES_DSN is not set: PostgreSQL not tested")
+					}
+					dryRunAgainstWrite(t, p, c, variant.suffix, variant.query)
+				})
+			}
 		}
+	}
+}
+
+// dryRunAgainstWrite sends call c as a dry run, then as the write, then as
+// a dry run again, through p.
+func dryRunAgainstWrite(t *testing.T, p *portal, c dryRunCall, suffix, query string) {
+	t.Helper()
+	path := "/api/2.0/crm" + c.template + suffix
+	state := string(p.svc.Token())
+	before := p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/contact/filter?count=1000", token: "admin-token"}).Body.String() +
+		p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/opportunity/filter?count=1000", token: "admin-token"}).Body.String()
+
+	dry := p.do(t, req{path: path + "?dryRun=TRUE" + query, token: c.token, contentType: "application/json", body: c.body})
+	if dry.Code != http.StatusOK {
+		t.Fatalf("dry run: %d %s", dry.Code, dry.Body.String())
+	}
+	if got := string(p.svc.Token()); got != state {
+		t.Fatalf("the dry run moved the state from %s to %s", state, got)
+	}
+	after := p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/contact/filter?count=1000", token: "admin-token"}).Body.String() +
+		p.do(t, req{method: http.MethodGet, path: "/api/2.0/crm/opportunity/filter?count=1000", token: "admin-token"}).Body.String()
+	if after != before {
+		t.Fatalf("the dry run changed what the reads answer")
+	}
+	if h := dry.Header(); h.Get("X-Dry-Run") != "true" || h.Get("X-Consistency-Token") != state || h.Get("X-Changed-Count") == "" {
+		t.Errorf("dry run headers: %v", h)
+	}
+
+	done := p.do(t, req{path: path + "?dryRun=false" + query, token: c.token, contentType: "application/json", body: c.body})
+	if done.Code != http.StatusOK {
+		t.Fatalf("write: %d %s", done.Code, done.Body.String())
+	}
+	if string(p.svc.Token()) == state {
+		t.Fatalf("dryRun=false wrote nothing")
+	}
+	if done.Header().Get("X-Dry-Run") != "" || done.Header().Get("X-Changed-Count") != "" {
+		t.Errorf("the write's answer says it was a dry run: %v", done.Header())
+	}
+	if !bytes.Equal(dry.Body.Bytes(), done.Body.Bytes()) {
+		t.Errorf("dry run answered\n%s\nthe write then answered\n%s", dry.Body.String(), done.Body.String())
+	}
+	if dry.Header().Get("X-Skipped-Count") != done.Header().Get("X-Skipped-Count") ||
+		dry.Header().Get("Content-Type") != done.Header().Get("Content-Type") {
+		t.Errorf("headers differ: dry run %v, write %v", dry.Header(), done.Header())
+	}
+	if dry.Header().Get("X-Changed-Count") == "0" {
+		t.Errorf("the write changed records, the dry run counts none")
+	}
+
+	again := p.do(t, req{path: path + "?dryRun=true" + query, token: c.token, contentType: "application/json", body: c.body})
+	if again.Header().Get("X-Changed-Count") != "0" || !bytes.Equal(again.Body.Bytes(), done.Body.Bytes()) {
+		t.Errorf("after the write, its dry run should change nothing and answer the same: %v\n%s", again.Header(), again.Body.String())
 	}
 }
 
