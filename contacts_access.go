@@ -12,7 +12,9 @@ import (
 // but not edit are skipped and counted; those the actor may not even read
 // are neither changed, nor counted, nor returned. It decides on the
 // committed state, inside the store's writer lock, and all changes commit
-// in one transaction.
+// in one transaction. Each returned contact has its new values, Changed set
+// when its access differed. PreviewContactsAccess answers the same without
+// writing.
 //
 // Errors: EUNAUTHORIZED, EINVALID (a filter field, a managerList entry that
 // is not a GUID), EUNAVAILABLE (the database stayed busy), EINTERNAL.
@@ -20,7 +22,7 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
-	return s.setContactsAccess(ctx, actorID, isPrivate, managerList, func(ctx context.Context, tx Reader) ([]Contact, error) {
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
 		return tx.FindContacts(ctx, &filter)
 	})
 }
@@ -28,7 +30,8 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 // SetContactsAccessByID is SetContactsAccess over the contacts of ids:
 // those the actor may edit are changed, those the actor may only read are
 // skipped and counted, and missing or hidden ones are neither changed, nor
-// counted, nor returned.
+// counted, nor returned. PreviewContactsAccessByID answers the same without
+// writing.
 //
 // Errors: EUNAUTHORIZED, EINVALID (an id <= 0, a managerList entry that is
 // not a GUID), EUNAVAILABLE, EINTERNAL.
@@ -36,7 +39,7 @@ func (s *Service) SetContactsAccessByID(ctx context.Context, actorID string, ids
 	if err := positiveIDs("contact", ids); err != nil {
 		return nil, err
 	}
-	return s.setContactsAccess(ctx, actorID, isPrivate, managerList, func(ctx context.Context, tx Reader) ([]Contact, error) {
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
 		return tx.Contacts(ctx, ids)
 	})
 }
@@ -51,7 +54,7 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 	if id <= 0 {
 		return nil, Errorf(EINVALID, "contact id %d is not positive", id)
 	}
-	res, err := s.setContactsAccess(ctx, actorID, isPrivate, managerList, func(ctx context.Context, tx Reader) ([]Contact, error) {
+	res, err := s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
 		found, err := tx.Contacts(ctx, []int64{id})
 		if err != nil {
 			return nil, err
@@ -75,9 +78,10 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 	return nil, Errorf(ENOTFOUND, "contact %d not found", id)
 }
 
-// setContactsAccess is the write of the three: find reads the candidate
-// contacts inside the write's transaction.
-func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPrivate bool, managerList []string,
+// contactsAccess is the write of the three, or with dryRun its preview:
+// find reads the candidate contacts, inside the write's transaction or on
+// the preview's state.
+func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate bool, managerList []string, dryRun bool,
 	find func(context.Context, Reader) ([]Contact, error)) (*ContactsAccessResult, error) {
 	u, err := actor(actorID)
 	if err != nil {
@@ -93,7 +97,10 @@ func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPriva
 	}
 
 	var res *ContactsAccessResult
-	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
+	// build decides from memory, at the state the write holds: every
+	// candidate the actor may edit gets after, and those it may only read
+	// are counted.
+	build := func(ctx context.Context, tx Reader) (*Batch, error) {
 		if err := s.knownUsers("managerList", list); err != nil {
 			return nil, err
 		}
@@ -123,20 +130,43 @@ func (s *Service) setContactsAccess(ctx context.Context, actorID string, isPriva
 				continue
 			}
 			before := s.auth.Access(ref)
-			if before.ShareType != after.ShareType || !slices.Equal(before.List, after.List) {
+			changed := before.ShareType != after.ShareType || !slices.Equal(before.List, after.List)
+			if changed {
 				if before.ShareType != after.ShareType {
 					b.ContactShares = append(b.ContactShares, ContactShare{ID: c.ID, ShareType: after.ShareType})
 				}
 				b.Changes = append(b.Changes, Change{At: now, Actor: u, Entity: ref, Before: before, After: after})
 			}
 			c.ShareType, c.ManagerList = after.ShareType, after.List
-			res.Contacts = append(res.Contacts, ContactResult{Contact: *c})
+			res.Contacts = append(res.Contacts, ContactResult{Contact: *c, Changed: changed})
 		}
 		if len(b.Changes) == 0 {
 			return nil, nil
 		}
 		return b, nil
-	})
+	}
+
+	if dryRun {
+		tok, err := s.preview(ctx, u, func(ctx context.Context, r Reader) error {
+			if _, err := build(ctx, r); err != nil {
+				return err
+			}
+			// What memory will answer once the write is applied.
+			for i := range res.Contacts {
+				c := &res.Contacts[i]
+				c.CanEdit = s.allowedAfter(u, ContactRef(c.ID), after, ActionEdit)
+				c.CanDelete = s.allowedAfter(u, ContactRef(c.ID), after, ActionDelete)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Token = tok
+		return res, nil
+	}
+
+	tok, err := s.update(ctx, u, build)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,8 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 		after := opportunityAccess(before, u, isPrivate, list)
 		res.Opportunity = *o
 		res.IsPrivate, res.AccessList = after.IsPrivate, after.List
-		if before.IsPrivate == after.IsPrivate && slices.Equal(before.List, after.List) {
+		res.Changed = before.IsPrivate != after.IsPrivate || !slices.Equal(before.List, after.List)
+		if !res.Changed {
 			return nil, nil
 		}
 		return &Batch{

@@ -1,26 +1,33 @@
 package crmaccess
 
 // OpportunityResult is an opportunity with its current access, whether the
-// acting user may edit it, and the token of the state it shows.
+// acting user may edit it, and the token of the state it shows. Changed is
+// set in the answer of a change of access, or of its preview, on a record
+// whose access that change altered (or would alter); false on a record it
+// left as it was, and on every other answer.
 type OpportunityResult struct {
 	Opportunity
 	CanEdit bool
+	Changed bool
 	Token   Token
 }
 
 // ContactResult is a contact with its current access and what the acting
 // user may do with it. Token is set on the answer about one contact
 // (SetContactAccess); in a ContactsAccessResult the list's Token names the state.
+// Changed is as in OpportunityResult.
 type ContactResult struct {
 	Contact
 	CanEdit   bool
 	CanDelete bool
+	Changed   bool
 	Token     Token
 }
 
 // OpportunitiesAccessResult is the answer of a change of many opportunities:
 // every one the actor could change, with its new values, how many the actor
-// could read but not change (skipped), and the token of the write.
+// could read but not change (skipped), and the token of the write (of the
+// state it was decided on, for a preview, which writes nothing).
 type OpportunitiesAccessResult struct {
 	Opportunities []OpportunityResult
 	Skipped       int
@@ -29,7 +36,8 @@ type OpportunitiesAccessResult struct {
 
 // ContactsAccessResult is the answer of SetContactsAccess: every matching contact
 // the actor could edit, with its new values, how many the actor could read
-// but not edit (skipped), and the token of the write.
+// but not edit (skipped), and the token of the write (of the state it was
+// decided on, for a preview, which writes nothing).
 type ContactsAccessResult struct {
 	Contacts []ContactResult
 	Skipped  int

@@ -15,9 +15,9 @@ var (
 	contactParams        = []string{"contactid"}
 	contactAccessParams  = []string{"contactid", "isShared", "managerList", "isPrivate", "accessList"}
 	contactsAccessParams = []string{"isPrivate", "managerList", "tags", "contactStage", "contactType",
-		"contactListView", "fromDate", "toDate", "filterValue"}
+		"contactListView", "fromDate", "toDate", "filterValue", paramDryRun}
 	// contactsAccessByIDParams: contactid is a list here.
-	contactsAccessByIDParams = []string{"contactid", "isShared", "managerList", "isPrivate", "accessList"}
+	contactsAccessByIDParams = []string{"contactid", "isShared", "managerList", "isPrivate", "accessList", paramDryRun}
 )
 
 // readableContact returns contact id as the actor sees it, and the token
@@ -116,15 +116,18 @@ func (h *handler) setContactAccess(w http.ResponseWriter, r *http.Request, user 
 
 // setContactsAccessByID serves PUT {prefix}/contact/access: each of
 // contactid[] the actor may edit is changed; the others it may read are
-// counted in X-Skipped-Count.
+// counted in X-Skipped-Count. With dryRun=true nothing is changed: the
+// answer is what the call would do.
 func (h *handler) setContactsAccessByID(w http.ResponseWriter, r *http.Request, user string, p *params) {
 	var (
+		dryRun    bool
 		ids       []int64
 		isPrivate bool
 		managers  []string
 		pg        page
 	)
 	err := firstError(
+		func() (err error) { dryRun, err = readDryRun(p); return },
 		func() (err error) { ids, err = requiredIDs(p, "contactid", "contact"); return },
 		func() (err error) { isPrivate, managers, err = contactPrivacy(p); return },
 		func() (err error) { pg, err = readPage(p); return },
@@ -133,16 +136,21 @@ func (h *handler) setContactsAccessByID(w http.ResponseWriter, r *http.Request, 
 		h.writeFailure(w, r, err)
 		return
 	}
-	res, err := h.svc.SetContactsAccessByID(r.Context(), user, ids, isPrivate, managers)
+	change := h.svc.SetContactsAccessByID
+	if dryRun {
+		change = h.svc.PreviewContactsAccessByID
+	}
+	res, err := change(r.Context(), user, ids, isPrivate, managers)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
-	h.answerContacts(w, r, user, pg, res)
+	h.answerContacts(w, r, user, pg, res, dryRun)
 }
 
 // contactsRequest is the parsed request of the contact filter endpoint.
 type contactsRequest struct {
+	dryRun      bool
 	filter      crmaccess.ContactFilter
 	isPrivate   bool
 	managerList []string
@@ -155,6 +163,7 @@ func (h *handler) parseContactsRequest(p *params) (*contactsRequest, error) {
 		f   = &req.filter
 	)
 	err := firstError(
+		func() (err error) { req.dryRun, err = readDryRun(p); return },
 		func() (err error) { req.isPrivate, err = p.boolean("isPrivate"); return },
 		func() (err error) { req.managerList, err = p.strs("managerList"); return },
 		func() (err error) { *f, err = h.contactFilter(p); return },
@@ -184,18 +193,23 @@ func (h *handler) contactFilter(p *params) (crmaccess.ContactFilter, error) {
 // setContactsAccess serves PUT {prefix}/contact/filter/access: it applies
 // privacy to every matching contact the actor may edit, answers with them
 // (paged by startIndex and count) and reports the others in X-Skipped-Count.
+// With dryRun=true nothing is changed: the answer is what the call would do.
 func (h *handler) setContactsAccess(w http.ResponseWriter, r *http.Request, user string, p *params) {
 	req, err := h.parseContactsRequest(p)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
-	res, err := h.svc.SetContactsAccess(r.Context(), user, req.filter, req.isPrivate, req.managerList)
+	change := h.svc.SetContactsAccess
+	if req.dryRun {
+		change = h.svc.PreviewContactsAccess
+	}
+	res, err := change(r.Context(), user, req.filter, req.isPrivate, req.managerList)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
-	h.answerContacts(w, r, user, req.page, res)
+	h.answerContacts(w, r, user, req.page, res, req.dryRun)
 }
 
 // answerContact answers one contact, with the token of its state.
@@ -210,8 +224,8 @@ func (h *handler) answerContact(w http.ResponseWriter, r *http.Request, user str
 }
 
 // answerContacts answers the page pg of the changed contacts of res, with
-// the number skipped and the token of the write.
-func (h *handler) answerContacts(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.ContactsAccessResult) {
+// the number skipped and the token of the write, or of a dry run's state.
+func (h *handler) answerContacts(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.ContactsAccessResult, dryRun bool) {
 	start, end := pg.bounds(len(res.Contacts))
 	d := h.newDirectory(user)
 	if err := d.fetchForContacts(r.Context(), res.Contacts[start:end]); err != nil {
@@ -219,6 +233,9 @@ func (h *handler) answerContacts(w http.ResponseWriter, r *http.Request, user st
 		return
 	}
 	w.Header().Set(headerSkipped, strconv.Itoa(res.Skipped))
+	if dryRun {
+		markDryRun(w, countChanged(res.Contacts, func(c *crmaccess.ContactResult) bool { return c.Changed }))
+	}
 	setToken(w, res.Token)
 	h.writeList(w, r, pg, len(res.Contacts), func(i int) any { return d.contact(&res.Contacts[i]) })
 }

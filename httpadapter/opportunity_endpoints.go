@@ -15,9 +15,9 @@ var (
 	opportunityParams       = []string{"opportunityid"}
 	opportunityAccessParams = []string{"opportunityid", "isPrivate", "accessList"}
 	// opportunitiesAccessParams: opportunityid is a list here.
-	opportunitiesAccessParams     = []string{"opportunityid", "isPrivate", "accessList"}
+	opportunitiesAccessParams     = []string{"opportunityid", "isPrivate", "accessList", paramDryRun}
 	opportunityFilterParams       = []string{"responsibleid", "opportunityStagesid", "tags", "contactid", "contactAlsoIsParticipant", "stageType", "fromDate", "toDate", "filterValue"}
-	opportunityFilterAccessParams = append([]string{"isPrivate", "accessList"}, opportunityFilterParams...)
+	opportunityFilterAccessParams = append([]string{"isPrivate", "accessList", paramDryRun}, opportunityFilterParams...)
 )
 
 // emptyGUID is the user id ONLYOFFICE's client sends for "any user".
@@ -67,15 +67,18 @@ func (h *handler) setOpportunityAccess(w http.ResponseWriter, r *http.Request, u
 
 // setOpportunitiesAccess serves PUT {prefix}/opportunity/access: the rule
 // of setOpportunityAccess for each of opportunityid[] the actor may change;
-// the others it may read are counted in X-Skipped-Count.
+// the others it may read are counted in X-Skipped-Count. With dryRun=true
+// nothing is changed: the answer is what the call would do.
 func (h *handler) setOpportunitiesAccess(w http.ResponseWriter, r *http.Request, user string, p *params) {
 	var (
+		dryRun     bool
 		ids        []int64
 		isPrivate  bool
 		accessList []string
 		pg         page
 	)
 	err := firstError(
+		func() (err error) { dryRun, err = readDryRun(p); return },
 		func() (err error) { ids, err = requiredIDs(p, "opportunityid", "opportunity"); return },
 		func() (err error) { isPrivate, err = p.boolean("isPrivate"); return },
 		func() (err error) { accessList, err = p.strs("accessList"); return },
@@ -85,25 +88,31 @@ func (h *handler) setOpportunitiesAccess(w http.ResponseWriter, r *http.Request,
 		h.writeFailure(w, r, err)
 		return
 	}
-	res, err := h.svc.SetOpportunitiesAccess(r.Context(), user, ids, isPrivate, accessList)
+	change := h.svc.SetOpportunitiesAccess
+	if dryRun {
+		change = h.svc.PreviewOpportunitiesAccess
+	}
+	res, err := change(r.Context(), user, ids, isPrivate, accessList)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
-	h.answerOpportunities(w, r, user, pg, res)
+	h.answerOpportunities(w, r, user, pg, res, dryRun)
 }
 
 // setOpportunitiesAccessByFilter serves PUT
 // {prefix}/opportunity/filter/access: setOpportunitiesAccess over the
-// opportunities the filter matches.
+// opportunities the filter matches (a dry run with dryRun=true).
 func (h *handler) setOpportunitiesAccessByFilter(w http.ResponseWriter, r *http.Request, user string, p *params) {
 	var (
+		dryRun     bool
 		filter     crmaccess.OpportunityFilter
 		isPrivate  bool
 		accessList []string
 		pg         page
 	)
 	err := firstError(
+		func() (err error) { dryRun, err = readDryRun(p); return },
 		func() (err error) { isPrivate, err = p.boolean("isPrivate"); return },
 		func() (err error) { accessList, err = p.strs("accessList"); return },
 		func() (err error) { filter, err = h.opportunityFilter(p); return },
@@ -113,12 +122,16 @@ func (h *handler) setOpportunitiesAccessByFilter(w http.ResponseWriter, r *http.
 		h.writeFailure(w, r, err)
 		return
 	}
-	res, err := h.svc.SetOpportunitiesAccessByFilter(r.Context(), user, filter, isPrivate, accessList)
+	change := h.svc.SetOpportunitiesAccessByFilter
+	if dryRun {
+		change = h.svc.PreviewOpportunitiesAccessByFilter
+	}
+	res, err := change(r.Context(), user, filter, isPrivate, accessList)
 	if err != nil {
 		h.writeFailure(w, r, err)
 		return
 	}
-	h.answerOpportunities(w, r, user, pg, res)
+	h.answerOpportunities(w, r, user, pg, res, dryRun)
 }
 
 // opportunityFilter reads the opportunity filter as ONLYOFFICE's client
@@ -169,8 +182,9 @@ func (h *handler) answerOpportunity(w http.ResponseWriter, r *http.Request, user
 }
 
 // answerOpportunities answers the page pg of the changed opportunities of
-// res, with the number skipped and the token of the write.
-func (h *handler) answerOpportunities(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.OpportunitiesAccessResult) {
+// res, with the number skipped and the token of the write, or of a dry
+// run's state.
+func (h *handler) answerOpportunities(w http.ResponseWriter, r *http.Request, user string, pg page, res *crmaccess.OpportunitiesAccessResult, dryRun bool) {
 	start, end := pg.bounds(len(res.Opportunities))
 	d := h.newDirectory(user)
 	if err := d.fetchForOpportunities(r.Context(), res.Opportunities[start:end]); err != nil {
@@ -178,6 +192,9 @@ func (h *handler) answerOpportunities(w http.ResponseWriter, r *http.Request, us
 		return
 	}
 	w.Header().Set(headerSkipped, strconv.Itoa(res.Skipped))
+	if dryRun {
+		markDryRun(w, countChanged(res.Opportunities, func(o *crmaccess.OpportunityResult) bool { return o.Changed }))
+	}
 	setToken(w, res.Token)
 	h.writeList(w, r, pg, len(res.Opportunities), func(i int) any { return d.opportunity(&res.Opportunities[i]) })
 }

@@ -68,9 +68,9 @@ func invalid(format string, args ...any) error {
 // addQuery reads the query string, held to the endpoint's rules; it wins
 // over the body.
 func (p *params) addQuery(raw string, rules *inputRules) error {
-	q, err := parseURLEncoded(raw, "query string")
+	q, err := parseURLEncoded(raw, querySource)
 	if err == nil {
-		err = rules.vet("query string", q)
+		err = rules.vet(querySource, q)
 	}
 	if err != nil {
 		return err

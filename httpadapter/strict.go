@@ -34,6 +34,10 @@ func (in *inputRules) known(name string) bool {
 	return slices.ContainsFunc(in.names, match) || slices.ContainsFunc(presentationKeys, match)
 }
 
+// querySource names the query string in messages (and tells it apart from
+// a body).
+const querySource = "query string"
+
 // vet holds the parameters of one source (the query string or the body) to
 // the rules before they count, so that a source whose values another one
 // overrides is refused all the same: every name is known, no list has a null
@@ -49,6 +53,13 @@ func (in *inputRules) vet(source string, q *params) error {
 	for _, k := range keys {
 		if !in.known(k) {
 			unknown = append(unknown, strconv.Quote(q.m[k].name))
+		}
+	}
+	if source != querySource {
+		for _, k := range keys {
+			if in.known(k) && slices.ContainsFunc(queryOnlyParams, func(n string) bool { return strings.EqualFold(n, k) }) {
+				return invalid("%s: %s is read from the query string only", source, q.m[k].name)
+			}
 		}
 	}
 	switch len(unknown) {
