@@ -15,7 +15,7 @@ import (
 
 // previewBenchStores opens a fresh store per database (SQLite, and
 // PostgreSQL when CRMACCESS_POSTGRES_DSN is set), loaded with fx.
-func previewBenchStores(b *testing.B, fx *crmaccess.Fixture) map[string]crmaccess.Store {
+func previewBenchStores(b *testing.B, fx *crmaccess.DataSet) map[string]crmaccess.Store {
 	b.Helper()
 	ctx := context.Background()
 	stores := map[string]crmaccess.Store{}

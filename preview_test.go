@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/internal/dbdump"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 	"github.com/crmaccess/crmaccess/storage"
 )
 
@@ -606,52 +607,48 @@ func TestPreviewHonoursTokens(t *testing.T) {
 // own write holds: the transaction's uncommitted change is not in the
 // answer until the host commits.
 func TestPreviewInAHostTransaction(t *testing.T) {
-	for name, open := range hostDatabases(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
-			db, opts := open(t)
-			st, err := storage.New(ctx, db, opts)
+	eachDatabase(t, func(t *testing.T, on database) {
+		ctx := t.Context()
+		place := testportal.NewStore(t, on)
+		db := place.Gorm(t)
+		st := place.OpenOn(t, db)
+		svc := serviceOver(t, st)
+		if _, err := svc.Import(ctx, portalFixture(t)); err != nil {
+			t.Fatal(err)
+		}
+		committed := svc.Token()
+		changedIn := func(res *crmaccess.ContactsAccessResult) bool {
+			return len(res.Contacts) == 1 && res.Contacts[0].Changed
+		}
+		err := db.Transaction(func(tx *gorm.DB) error {
+			inTx, err := st.InTx(tx)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			svc := serviceOver(t, st)
-			if _, err := svc.Import(ctx, portalFixture(t)); err != nil {
-				t.Fatal(err)
+			view := svc.InTransaction(inTx)
+			if _, err := view.SetContactsAccessByID(ctx, admin, []int64{5}, true, []string{bob}); err != nil {
+				return err
 			}
-			committed := svc.Token()
-			changedIn := func(res *crmaccess.ContactsAccessResult) bool {
-				return len(res.Contacts) == 1 && res.Contacts[0].Changed
-			}
-			err = db.Transaction(func(tx *gorm.DB) error {
-				inTx, err := st.InTx(tx)
-				if err != nil {
-					return err
-				}
-				view := svc.InTransaction(inTx)
-				if _, err := view.SetContactsAccessByID(ctx, admin, []int64{5}, true, []string{bob}); err != nil {
-					return err
-				}
-				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				defer cancel()
-				res, err := view.PreviewContactsAccessByID(pctx, admin, []int64{5}, true, []string{bob})
-				if err != nil {
-					return err
-				}
-				if !changedIn(res) || res.Token != committed {
-					t.Errorf("inside the transaction, the preview answers %+v; want the committed state %s, where contact 5 would change", res, committed)
-				}
-				return nil
-			})
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			res, err := view.PreviewContactsAccessByID(pctx, admin, []int64{5}, true, []string{bob})
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			res, err := svc.PreviewContactsAccessByID(ctx, admin, []int64{5}, true, []string{bob})
-			if err != nil {
-				t.Fatal(err)
+			if !changedIn(res) || res.Token != committed {
+				t.Errorf("inside the transaction, the preview answers %+v; want the committed state %s, where contact 5 would change", res, committed)
 			}
-			if changedIn(res) || res.Token == committed {
-				t.Errorf("after the commit, the preview answers %+v; want contact 5 unchanged, at a later state than %s", res, committed)
-			}
+			return nil
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := svc.PreviewContactsAccessByID(ctx, admin, []int64{5}, true, []string{bob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changedIn(res) || res.Token == committed {
+			t.Errorf("after the commit, the preview answers %+v; want contact 5 unchanged, at a later state than %s", res, committed)
+		}
+	})
 }
