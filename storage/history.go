@@ -1,0 +1,321 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// The history reads of crmaccess.HistoryReader. A change record's Seq is
+// handed out under the writer lock, as its entry's position is, so that
+// Seq order is position order: "the last change record of a subject at or
+// before position n" is its highest Seq among the records with
+// 1 ≤ log_seq ≤ n. Change records of log_seq 0 were written before the
+// log existed and are not part of its replay (a baseline entry holds that
+// state).
+
+// PositionAt returns the position of the entry stamped latest at or
+// before t (ties: the highest position), and its time; see
+// crmaccess.HistoryReader. Errors: EINTERNAL.
+func (s *Store) PositionAt(ctx context.Context, t time.Time) (int64, time.Time, error) {
+	sec, nsec := unixParts(t)
+	var pos, atSec, atNsec int64
+	// Two index range scans rather than one OR, which neither database
+	// turns into a range.
+	err := s.db.QueryRowContext(ctx, s.d.bind(`SELECT seq, at_sec, at_nsec FROM `+s.t.log+
+		` WHERE at_sec = ? AND at_nsec <= ? ORDER BY at_sec DESC, at_nsec DESC, seq DESC LIMIT 1`), sec, nsec).Scan(&pos, &atSec, &atNsec)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.db.QueryRowContext(ctx, s.d.bind(`SELECT seq, at_sec, at_nsec FROM `+s.t.log+
+			` WHERE at_sec < ? ORDER BY at_sec DESC, at_nsec DESC, seq DESC LIMIT 1`), sec).Scan(&pos, &atSec, &atNsec)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, s.translate(ctx, err)
+	}
+	return pos, fromUnix(atSec, atNsec), nil
+}
+
+// EntryTime returns the time of the entry at position. Errors: ENOTFOUND,
+// EINTERNAL.
+func (s *Store) EntryTime(ctx context.Context, position int64) (time.Time, error) {
+	var sec, nsec int64
+	err := s.db.QueryRowContext(ctx, s.d.bind(`SELECT at_sec, at_nsec FROM `+s.t.log+` WHERE seq = ?`), position).Scan(&sec, &nsec)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, crmaccess.Errorf(crmaccess.ENOTFOUND, "the log has no entry at position %d", position)
+	}
+	if err != nil {
+		return time.Time{}, s.translate(ctx, err)
+	}
+	return fromUnix(sec, nsec), nil
+}
+
+// HistoryStart returns the position of the newest baseline entry, 0 when
+// there is none. Errors: EINTERNAL.
+func (s *Store) HistoryStart(ctx context.Context) (int64, error) {
+	var pos int64
+	err := s.db.QueryRowContext(ctx, s.d.bind(`SELECT COALESCE(MAX(seq), 0) FROM `+s.t.log+` WHERE kind = ?`),
+		string(crmaccess.EntryBaseline)).Scan(&pos)
+	if err != nil {
+		return 0, s.translate(ctx, err)
+	}
+	return pos, nil
+}
+
+// RecordsAt returns the access of each ref at position, in the order of
+// refs: one index lookup a record. Errors: EINTERNAL.
+func (s *Store) RecordsAt(ctx context.Context, position int64, refs []crmaccess.Ref) ([]crmaccess.StateAt, error) {
+	q := s.d.bind(`SELECT ` + changeColumns + ` FROM ` + s.t.changes +
+		` WHERE entity_kind = ? AND entity_id = ? AND log_seq BETWEEN 1 AND ? ORDER BY seq DESC LIMIT 1`)
+	out := make([]crmaccess.StateAt, len(refs))
+	for i, ref := range refs {
+		out[i] = crmaccess.StateAt{Ref: ref}
+		err := queryEach(ctx, s.db, q, []any{string(ref.Kind), ref.ID, position}, func(r *sql.Rows) error {
+			c, err := scanChange(r)
+			out[i].Seq, out[i].State = c.Seq, c.After
+			return err
+		})
+		if err != nil {
+			return nil, s.translate(ctx, err)
+		}
+	}
+	return out, nil
+}
+
+// usersAtChunk is how many users one UsersAt statement reads.
+const usersAtChunk = 100
+
+// UsersAt returns the states at position of users ids and, with admins,
+// of every user who was an admin then, ascending by id. Errors: EINTERNAL.
+func (s *Store) UsersAt(ctx context.Context, position int64, ids []string, admins bool) ([]crmaccess.StateAt, error) {
+	asked := make(map[string]bool, len(ids))
+	seen := make(map[string]bool, len(ids))
+	var users []string
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			users = append(users, id)
+		}
+	}
+	for _, id := range ids {
+		asked[id] = true
+		add(id)
+	}
+	if admins {
+		// Whoever was an admin at position has a change record granting
+		// it at or before position: few rows, through a partial index.
+		err := queryEach(ctx, s.db, s.d.bind(`SELECT DISTINCT user_id FROM `+s.t.changes+
+			` WHERE entity_kind = '' AND after_admin AND log_seq BETWEEN 1 AND ?`), []any{position}, func(r *sql.Rows) error {
+			var id string
+			err := r.Scan(&id)
+			add(id)
+			return err
+		})
+		if err != nil {
+			return nil, s.translate(ctx, err)
+		}
+	}
+	slices.Sort(users)
+	states := make(map[string]crmaccess.StateAt, len(users))
+	for start := 0; start < len(users); start += usersAtChunk {
+		chunk := users[start:min(start+usersAtChunk, len(users))]
+		parts := make([]string, len(chunk))
+		args := make([]any, 0, 2*len(chunk))
+		for i, id := range chunk {
+			parts[i] = `SELECT * FROM (SELECT ` + changeColumns + ` FROM ` + s.t.changes +
+				` WHERE entity_kind = '' AND user_id = ? AND log_seq BETWEEN 1 AND ? ORDER BY seq DESC LIMIT 1) h` + strconv.Itoa(i)
+			args = append(args, id, position)
+		}
+		err := queryEach(ctx, s.db, s.d.bind(strings.Join(parts, ` UNION ALL `)), args, func(r *sql.Rows) error {
+			c, err := scanChange(r)
+			states[c.User] = crmaccess.StateAt{User: c.User, Seq: c.Seq, State: c.After}
+			return err
+		})
+		if err != nil {
+			return nil, s.translate(ctx, err)
+		}
+	}
+	out := make([]crmaccess.StateAt, 0, len(users))
+	for _, id := range users {
+		st, ok := states[id]
+		if !ok {
+			st = crmaccess.StateAt{User: id}
+		}
+		// A user found only as a past admin is left out unless still an
+		// admin at position.
+		if asked[id] || st.State.Admin {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// AllUsersAt calls fn with the state at position of every user with a
+// change record at or before it, ascending by id. Errors: fn's,
+// EINTERNAL.
+func (s *Store) AllUsersAt(ctx context.Context, position int64, fn func(crmaccess.StateAt) error) error {
+	var out []crmaccess.StateAt
+	err := queryEach(ctx, s.db, s.d.bind(`SELECT `+changeColumns+` FROM `+s.t.changes+` WHERE seq IN (SELECT MAX(seq) FROM `+
+		s.t.changes+` WHERE entity_kind = '' AND log_seq BETWEEN 1 AND ? GROUP BY user_id) ORDER BY user_id`), []any{position},
+		func(r *sql.Rows) error {
+			c, err := scanChange(r)
+			out = append(out, crmaccess.StateAt{User: c.User, Seq: c.Seq, State: c.After})
+			return err
+		})
+	if err != nil {
+		return s.translate(ctx, err)
+	}
+	for _, st := range out {
+		if err := fn(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadableAt returns the ids of kind whose access at position opens them
+// to user (see crmaccess.HistoryReader), ascending. It finds each
+// record's last change record at or before position in the (entity_kind,
+// entity_id, seq) index alone, between the Seq bounds of positions 1 and
+// position, then reads those rows and keeps the ones that name user or are
+// public. Errors: EINVALID (an unknown kind), EINTERNAL.
+func (s *Store) ReadableAt(ctx context.Context, position int64, kind crmaccess.Kind, user string) ([]int64, error) {
+	var grant string
+	var args []any
+	listed := `%` + strconv.Quote(user) + `%` // the JSON array holds "user"
+	switch kind {
+	case crmaccess.KindOpportunity:
+		grant = `NOT c.after_private OR c.after_creator = ? OR c.after_responsible = ? OR c.after_list LIKE ?`
+		args = []any{user, user, listed}
+	case crmaccess.KindContact:
+		grant = `c.after_share IN (` + shareSQL(crmaccess.ShareReadWrite) + `, ` + shareSQL(crmaccess.ShareRead) + `) OR c.after_list LIKE ?`
+		args = []any{listed}
+	default:
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: unknown kind %q", kind)
+	}
+	if strings.ContainsAny(user, `%_\`) {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: user %q is not a canonical GUID", user)
+	}
+	lo, hi, ok, err := s.seqBounds(ctx, position)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var ids []int64
+	err = queryEach(ctx, s.db, s.d.bind(`SELECT c.entity_id FROM `+s.t.changes+` c JOIN (SELECT MAX(seq) AS seq FROM `+s.t.changes+
+		` WHERE entity_kind = ? AND seq BETWEEN ? AND ? GROUP BY entity_id) m ON c.seq = m.seq WHERE `+grant+` ORDER BY c.entity_id`),
+		append([]any{string(kind), lo, hi}, args...), func(r *sql.Rows) error {
+			var id int64
+			err := r.Scan(&id)
+			ids = append(ids, id)
+			return err
+		})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return ids, nil
+}
+
+// seqBounds returns the lowest and highest Seq of the change records of
+// positions 1 to position; ok is false when there are none.
+func (s *Store) seqBounds(ctx context.Context, position int64) (lo, hi int64, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, s.d.bind(`SELECT seq FROM `+s.t.changes+
+		` WHERE log_seq >= 1 ORDER BY log_seq, seq LIMIT 1`)).Scan(&lo)
+	if err == nil {
+		err = s.db.QueryRowContext(ctx, s.d.bind(`SELECT seq FROM `+s.t.changes+
+			` WHERE log_seq BETWEEN 1 AND ? ORDER BY log_seq DESC, seq DESC LIMIT 1`), position).Scan(&hi)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, s.translate(ctx, err)
+	}
+	return lo, hi, true, nil
+}
+
+// FindChanges returns the change records f selects, by ascending Seq
+// after f.After, at most f.Limit (DefaultChangeLimit when not positive).
+// Errors: EINTERNAL.
+func (s *Store) FindChanges(ctx context.Context, f crmaccess.ChangeFilter) ([]crmaccess.Change, error) {
+	var where []string
+	var args []any
+	if f.Entity != (crmaccess.Ref{}) {
+		where = append(where, `entity_kind = ? AND entity_id = ?`)
+		args = append(args, string(f.Entity.Kind), f.Entity.ID)
+	}
+	if f.User != "" {
+		where = append(where, `entity_kind = '' AND user_id = ?`)
+		args = append(args, f.User)
+	}
+	if f.Actor != "" {
+		where = append(where, `actor = ?`)
+		args = append(args, f.Actor)
+	}
+	if !f.From.IsZero() {
+		sec, nsec := unixParts(f.From)
+		where = append(where, `(at_sec > ? OR (at_sec = ? AND at_nsec >= ?))`)
+		args = append(args, sec, sec, nsec)
+	}
+	if !f.To.IsZero() {
+		sec, nsec := unixParts(f.To)
+		where = append(where, `(at_sec < ? OR (at_sec = ? AND at_nsec < ?))`)
+		args = append(args, sec, sec, nsec)
+	}
+	where = append(where, `seq > ?`)
+	args = append(args, f.After)
+	limit := f.Limit
+	if limit <= 0 {
+		limit = crmaccess.DefaultChangeLimit
+	}
+	var out []crmaccess.Change
+	err := queryEach(ctx, s.db, s.d.bind(`SELECT `+changeColumns+` FROM `+s.t.changes+` WHERE `+strings.Join(where, ` AND `)+
+		` ORDER BY seq LIMIT `+strconv.Itoa(limit)), args, func(r *sql.Rows) error {
+		c, err := scanChange(r)
+		out = append(out, c)
+		return err
+	})
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return out, nil
+}
+
+// The history of a host's transaction is the committed one: the entries
+// it writes are not history until the host commits.
+
+func (t *txStore) PositionAt(ctx context.Context, at time.Time) (int64, time.Time, error) {
+	return t.s.PositionAt(ctx, at)
+}
+
+func (t *txStore) EntryTime(ctx context.Context, position int64) (time.Time, error) {
+	return t.s.EntryTime(ctx, position)
+}
+
+func (t *txStore) HistoryStart(ctx context.Context) (int64, error) { return t.s.HistoryStart(ctx) }
+
+func (t *txStore) RecordsAt(ctx context.Context, position int64, refs []crmaccess.Ref) ([]crmaccess.StateAt, error) {
+	return t.s.RecordsAt(ctx, position, refs)
+}
+
+func (t *txStore) UsersAt(ctx context.Context, position int64, ids []string, admins bool) ([]crmaccess.StateAt, error) {
+	return t.s.UsersAt(ctx, position, ids, admins)
+}
+
+func (t *txStore) AllUsersAt(ctx context.Context, position int64, fn func(crmaccess.StateAt) error) error {
+	return t.s.AllUsersAt(ctx, position, fn)
+}
+
+func (t *txStore) ReadableAt(ctx context.Context, position int64, kind crmaccess.Kind, user string) ([]int64, error) {
+	return t.s.ReadableAt(ctx, position, kind, user)
+}
+
+func (t *txStore) FindChanges(ctx context.Context, f crmaccess.ChangeFilter) ([]crmaccess.Change, error) {
+	return t.s.FindChanges(ctx, f)
+}
