@@ -35,7 +35,6 @@ func (c *fakeClock) peek() time.Time {
 	return c.last
 }
 
-
 // historyUsers, historyRefs and historyActions are what the replay asks
 // about: every user and record the history names, and ones it never does.
 var (
