@@ -181,44 +181,58 @@ func (s *Store) AllUsersAt(ctx context.Context, position int64, fn func(crmacces
 }
 
 // ReadableAt returns the ids of kind whose access at position opens them
-// to user (see crmaccess.HistoryReader), ascending. It finds each
-// record's last change record at or before position in the (entity_kind,
-// entity_id, seq) index alone, between the Seq bounds of positions 1 and
-// position, then reads those rows and keeps the ones that name user or are
-// public. Errors: EINVALID (an unknown kind), EINTERNAL.
+// to user (see crmaccess.HistoryReader), ascending. It reads the change
+// records of kind of positions 1 to position in Seq order, a range of the
+// primary key the log appends in that order, each as its record's id and
+// whether its After opens the record to user (decided in the query, so
+// that two numbers a row cross the wire); the last one of each record
+// wins. Errors: EINVALID (an unknown kind, a user that is not a canonical
+// GUID), EINTERNAL.
 func (s *Store) ReadableAt(ctx context.Context, position int64, kind crmaccess.Kind, user string) ([]int64, error) {
+	if id, err := crmaccess.ParseGUID(user); err != nil || id != user {
+		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: user %q is not a canonical GUID", user)
+	}
 	var grant string
 	var args []any
 	listed := `%` + strconv.Quote(user) + `%` // the JSON array holds "user"
 	switch kind {
 	case crmaccess.KindOpportunity:
-		grant = `NOT c.after_private OR c.after_creator = ? OR c.after_responsible = ? OR c.after_list LIKE ?`
+		grant = `NOT after_private OR after_creator = ? OR after_responsible = ? OR after_list LIKE ?`
 		args = []any{user, user, listed}
 	case crmaccess.KindContact:
-		grant = `c.after_share IN (` + shareSQL(crmaccess.ShareReadWrite) + `, ` + shareSQL(crmaccess.ShareRead) + `) OR c.after_list LIKE ?`
+		grant = `after_share IN (` + shareSQL(crmaccess.ShareReadWrite) + `, ` + shareSQL(crmaccess.ShareRead) + `) OR after_list LIKE ?`
 		args = []any{listed}
 	default:
 		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: unknown kind %q", kind)
-	}
-	if strings.ContainsAny(user, `%_\`) {
-		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: user %q is not a canonical GUID", user)
 	}
 	lo, hi, ok, err := s.seqBounds(ctx, position)
 	if err != nil || !ok {
 		return nil, err
 	}
-	var ids []int64
-	err = queryEach(ctx, s.db, s.d.bind(`SELECT c.entity_id FROM `+s.t.changes+` c JOIN (SELECT MAX(seq) AS seq FROM `+s.t.changes+
-		` WHERE entity_kind = ? AND seq BETWEEN ? AND ? GROUP BY entity_id) m ON c.seq = m.seq WHERE `+grant+` ORDER BY c.entity_id`),
-		append([]any{string(kind), lo, hi}, args...), func(r *sql.Rows) error {
-			var id int64
-			err := r.Scan(&id)
-			ids = append(ids, id)
-			return err
-		})
+	kindTerm := `entity_kind = ?`
+	if !s.d.postgres() {
+		// SQLite would pick the (entity_kind, …) index and sort; the
+		// unary plus keeps it on the key's range, already in Seq order.
+		kindTerm = `+entity_kind = ?`
+	}
+	open := make(map[int64]bool)
+	err = queryEach(ctx, s.db, s.d.bind(`SELECT entity_id, CASE WHEN `+grant+` THEN 1 ELSE 0 END FROM `+s.t.changes+
+		` WHERE seq BETWEEN ? AND ? AND `+kindTerm+` ORDER BY seq`), append(args, lo, hi, string(kind)), func(r *sql.Rows) error {
+		var id, readable int64
+		err := r.Scan(&id, &readable)
+		open[id] = readable == 1
+		return err
+	})
 	if err != nil {
 		return nil, s.translate(ctx, err)
 	}
+	var ids []int64
+	for id, ok := range open {
+		if ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
 	return ids, nil
 }
 
