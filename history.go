@@ -253,10 +253,65 @@ func (s *Service) ReadableAt(ctx context.Context, user string, kind Kind, at Mom
 	if r.Status != UserActive || r.Admin {
 		return r, nil
 	}
-	if r.IDs, err = s.base.ReadableAt(ctx, r.Position, kind, id); err != nil {
+	if r.IDs, err = s.readableAt(ctx, r.Position, kind, id); err != nil {
 		return nil, Internal(err)
 	}
 	return r, nil
+}
+
+// readableAt lists what user, active and not an admin, could read at pos,
+// reading the shorter side of the log: the change records up to pos
+// (Store.ReadableAt), or those since pos up to memory's position, undone
+// from what memory grants now (Store.ChangedSince).
+func (s *Service) readableAt(ctx context.Context, pos int64, kind Kind, user string) ([]int64, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
+	head := s.applied.Load()
+	if head < pos {
+		return s.base.ReadableAt(ctx, pos, kind, user)
+	}
+	var seqs [3]int64
+	for i, p := range [3]int64{0, pos, head} {
+		var err error
+		if seqs[i], err = s.base.SeqAt(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	if seqs[2]-seqs[1] >= seqs[1]-seqs[0] {
+		return s.base.ReadableAt(ctx, pos, kind, user)
+	}
+	changed, readable, err := s.base.ChangedSince(ctx, pos, head, kind, user)
+	if err != nil {
+		return nil, err
+	}
+	// What memory grants at head: read with no entry being applied, and
+	// only if memory is still at head (else the change records read are
+	// not those since pos up to memory's state: read forward).
+	s.applyMu.Lock()
+	now, _, err := s.auth.Granted(user, kind, ActionRead, 0, math.MaxInt32)
+	moved := s.applied.Load() != head
+	s.applyMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if moved {
+		return s.base.ReadableAt(ctx, pos, kind, user)
+	}
+	// Records not changed since pos are as memory holds them; the others
+	// as they were at pos.
+	out := make([]int64, 0, len(now)+len(readable))
+	for _, id := range now {
+		if _, found := slices.BinarySearch(changed, id); !found {
+			out = append(out, id)
+		}
+	}
+	out = append(out, readable...)
+	slices.Sort(out)
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // resolveMoment returns the log position and time of at.

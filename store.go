@@ -263,6 +263,17 @@ type HistoryReader interface {
 	// its accessList; a contact shared, or with user on its managerList):
 	// what an active user who is not an admin could read then.
 	ReadableAt(ctx context.Context, position int64, kind Kind, user string) ([]int64, error)
+	// ChangedSince returns, ascending, the records of kind with a change
+	// record after position and at or before head, and those of them
+	// whose access at position (the Before of their first such change
+	// record) opened them to user for reading by itself, as ReadableAt
+	// decides: what turns the readable records at head into those at
+	// position, reading the changes since position only.
+	ChangedSince(ctx context.Context, position, head int64, kind Kind, user string) (changed, readable []int64, err error)
+	// SeqAt returns the highest Seq of the change records at or before
+	// position (0 when there are none): how many change records a replay
+	// up to position reads, compared with another position's.
+	SeqAt(ctx context.Context, position int64) (int64, error)
 	// FindChanges returns the change records f selects, by ascending Seq,
 	// after f.After, at most f.Limit (> 0).
 	FindChanges(ctx context.Context, f ChangeFilter) ([]Change, error)

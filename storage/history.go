@@ -189,42 +189,16 @@ func (s *Store) AllUsersAt(ctx context.Context, position int64, fn func(crmacces
 // wins. Errors: EINVALID (an unknown kind, a user that is not a canonical
 // GUID), EINTERNAL.
 func (s *Store) ReadableAt(ctx context.Context, position int64, kind crmaccess.Kind, user string) ([]int64, error) {
-	if id, err := crmaccess.ParseGUID(user); err != nil || id != user {
-		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: user %q is not a canonical GUID", user)
-	}
-	var grant string
-	var args []any
-	listed := `%` + strconv.Quote(user) + `%` // the JSON array holds "user"
-	switch kind {
-	case crmaccess.KindOpportunity:
-		grant = `NOT after_private OR after_creator = ? OR after_responsible = ? OR after_list LIKE ?`
-		args = []any{user, user, listed}
-	case crmaccess.KindContact:
-		grant = `after_share IN (` + shareSQL(crmaccess.ShareReadWrite) + `, ` + shareSQL(crmaccess.ShareRead) + `) OR after_list LIKE ?`
-		args = []any{listed}
-	default:
-		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: unknown kind %q", kind)
-	}
 	lo, hi, ok, err := s.seqBounds(ctx, position)
 	if err != nil || !ok {
 		return nil, err
 	}
-	kindTerm := `entity_kind = ?`
-	if !s.d.postgres() {
-		// SQLite would pick the (entity_kind, …) index and sort; the
-		// unary plus keeps it on the key's range, already in Seq order.
-		kindTerm = `+entity_kind = ?`
-	}
 	open := make(map[int64]bool)
-	err = queryEach(ctx, s.db, s.d.bind(`SELECT entity_id, CASE WHEN `+grant+` THEN 1 ELSE 0 END FROM `+s.t.changes+
-		` WHERE seq BETWEEN ? AND ? AND `+kindTerm+` ORDER BY seq`), append(args, lo, hi, string(kind)), func(r *sql.Rows) error {
-		var id, readable int64
-		err := r.Scan(&id, &readable)
-		open[id] = readable == 1
-		return err
+	err = s.scanReadable(ctx, "after_", lo, hi, kind, user, func(id int64, readable bool) {
+		open[id] = readable
 	})
 	if err != nil {
-		return nil, s.translate(ctx, err)
+		return nil, err
 	}
 	var ids []int64
 	for id, ok := range open {
@@ -234,6 +208,94 @@ func (s *Store) ReadableAt(ctx context.Context, position int64, kind crmaccess.K
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// ChangedSince returns the records of kind changed after position, up to
+// head, and those whose access at position opened them to user (see
+// crmaccess.HistoryReader): a scan of the change records between, as
+// ReadableAt's, deciding on each one's Before; the first one of each
+// record wins. Errors: those of ReadableAt.
+func (s *Store) ChangedSince(ctx context.Context, position, head int64, kind crmaccess.Kind, user string) ([]int64, []int64, error) {
+	from, err := s.SeqAt(ctx, position)
+	if err != nil {
+		return nil, nil, err
+	}
+	to, err := s.SeqAt(ctx, head)
+	if err != nil || to <= from {
+		return nil, nil, err
+	}
+	first := make(map[int64]bool)
+	err = s.scanReadable(ctx, "before_", from+1, to, kind, user, func(id int64, readable bool) {
+		if _, seen := first[id]; !seen {
+			first[id] = readable
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	changed := make([]int64, 0, len(first))
+	var readable []int64
+	for id, ok := range first {
+		changed = append(changed, id)
+		if ok {
+			readable = append(readable, id)
+		}
+	}
+	slices.Sort(changed)
+	slices.Sort(readable)
+	return changed, readable, nil
+}
+
+// scanReadable calls fn, in Seq order, for each change record of kind
+// with a Seq from lo to hi, with its record's id and whether the state of
+// its columns prefixed side ("after_", "before_") opens the record to
+// user by itself.
+func (s *Store) scanReadable(ctx context.Context, side string, lo, hi int64, kind crmaccess.Kind, user string, fn func(id int64, readable bool)) error {
+	if id, err := crmaccess.ParseGUID(user); err != nil || id != user {
+		return crmaccess.Errorf(crmaccess.EINVALID, "storage: user %q is not a canonical GUID", user)
+	}
+	var grant string
+	var args []any
+	listed := `%` + strconv.Quote(user) + `%` // the JSON array holds "user"
+	switch kind {
+	case crmaccess.KindOpportunity:
+		grant = `NOT ` + side + `private OR ` + side + `creator = ? OR ` + side + `responsible = ? OR ` + side + `list LIKE ?`
+		args = []any{user, user, listed}
+	case crmaccess.KindContact:
+		grant = side + `share IN (` + shareSQL(crmaccess.ShareReadWrite) + `, ` + shareSQL(crmaccess.ShareRead) + `) OR ` + side + `list LIKE ?`
+		args = []any{listed}
+	default:
+		return crmaccess.Errorf(crmaccess.EINVALID, "storage: unknown kind %q", kind)
+	}
+	kindTerm := `entity_kind = ?`
+	if !s.d.postgres() {
+		// SQLite would pick the (entity_kind, …) index and sort; the
+		// unary plus keeps it on the key's range, already in Seq order.
+		kindTerm = `+entity_kind = ?`
+	}
+	err := queryEach(ctx, s.db, s.d.bind(`SELECT entity_id, CASE WHEN `+grant+` THEN 1 ELSE 0 END FROM `+s.t.changes+
+		` WHERE seq BETWEEN ? AND ? AND `+kindTerm+` ORDER BY seq`), append(args, lo, hi, string(kind)), func(r *sql.Rows) error {
+		var id, readable int64
+		err := r.Scan(&id, &readable)
+		fn(id, readable == 1)
+		return err
+	})
+	return s.translate(ctx, err)
+}
+
+// SeqAt returns the highest Seq of the change records at or before
+// position, 0 when there are none. Errors: EINTERNAL.
+func (s *Store) SeqAt(ctx context.Context, position int64) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, s.d.bind(`SELECT seq FROM `+s.t.changes+
+		` WHERE log_seq <= ? ORDER BY log_seq DESC, seq DESC LIMIT 1`), position).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.translate(ctx, err)
+	}
+	return seq, nil
 }
 
 // seqBounds returns the lowest and highest Seq of the change records of
@@ -328,6 +390,14 @@ func (t *txStore) AllUsersAt(ctx context.Context, position int64, fn func(crmacc
 
 func (t *txStore) ReadableAt(ctx context.Context, position int64, kind crmaccess.Kind, user string) ([]int64, error) {
 	return t.s.ReadableAt(ctx, position, kind, user)
+}
+
+func (t *txStore) ChangedSince(ctx context.Context, position, head int64, kind crmaccess.Kind, user string) ([]int64, []int64, error) {
+	return t.s.ChangedSince(ctx, position, head, kind, user)
+}
+
+func (t *txStore) SeqAt(ctx context.Context, position int64) (int64, error) {
+	return t.s.SeqAt(ctx, position)
 }
 
 func (t *txStore) FindChanges(ctx context.Context, f crmaccess.ChangeFilter) ([]crmaccess.Change, error) {
