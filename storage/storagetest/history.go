@@ -199,6 +199,53 @@ func testHistoryReadableAt(t *testing.T, newStore func(*testing.T) crmaccess.Sto
 			t.Errorf("ReadableAt(%d, %s, %s) = %v, %v; want %v", c.pos, c.kind, c.user, got, err, c.want)
 		}
 	}
+	// ChangedSince turns what could be read at a later position into what
+	// could be read at an earlier one, from the change records between.
+	for _, kind := range []crmaccess.Kind{crmaccess.KindOpportunity, crmaccess.KindContact} {
+		for _, u := range []string{userAnn, userBen, userCy, "44444444-4444-4444-4444-444444444444"} {
+			for head := int64(0); head <= 4; head++ {
+				later, err := s.ReadableAt(ctx, head, kind, u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for pos := int64(0); pos <= head; pos++ {
+					want, err := s.ReadableAt(ctx, pos, kind, u)
+					if err != nil {
+						t.Fatal(err)
+					}
+					changed, readable, err := s.ChangedSince(ctx, pos, head, kind, u)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := slices.DeleteFunc(slices.Clone(later), func(id int64) bool { return slices.Contains(changed, id) })
+					got = append(got, readable...)
+					slices.Sort(got)
+					if !slices.Equal(got, want) || !slices.IsSorted(changed) || (pos == head && len(changed) > 0) {
+						t.Errorf("%s %s: ReadableAt(%d) = %v; from ReadableAt(%d) = %v and ChangedSince = %v, %v: %v",
+							kind, u, pos, want, head, later, changed, readable, got)
+					}
+				}
+			}
+		}
+	}
+	changed, _, err := s.ChangedSince(ctx, 1, 4, crmaccess.KindOpportunity, userCy)
+	if err != nil || !slices.Equal(changed, []int64{4, 6}) {
+		t.Errorf("ChangedSince(1, 4) changed %v, %v; want [4 6]", changed, err)
+	}
+	// SeqAt grows with the position, and names the last change record.
+	all, err := s.FindChanges(ctx, crmaccess.ChangeFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pos, last := range map[int64]int{0: -1, 1: 4, 2: 6, 3: 8, 4: 10, 9: 10} {
+		want := int64(0)
+		if last >= 0 {
+			want = all[last].Seq
+		}
+		if got, err := s.SeqAt(ctx, pos); err != nil || got != want {
+			t.Errorf("SeqAt(%d) = %d, %v; want %d", pos, got, err, want)
+		}
+	}
 }
 
 // FindChanges filters by record, user, actor and time range, combined,
