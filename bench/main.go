@@ -98,7 +98,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
-	rows := flag.String("rows", "", "comma-separated rows to run (1-15); all when empty")
+	rows := flag.String("rows", "", "comma-separated rows to run (1-16); all when empty")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each row's step, of this process (not its children), into this directory")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
 	db := flag.String("db", "", "internal: the SQLite database of -child")
