@@ -231,6 +231,7 @@ func runSeveralProcesses(t *testing.T, db multiDB) {
 		return
 	}
 	auditSeveralProcesses(t, run)
+	auditHistory(t, run)
 	if t.Failed() {
 		run.dumpChildren()
 	}

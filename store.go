@@ -70,6 +70,8 @@ type Store interface {
 	// read in one consistent state, and returns the log position of that
 	// state. It stops at fn's first error.
 	Snapshot(ctx context.Context, fn func(Rule) error) (position int64, err error)
+	// HistoryReader answers from the change log for a past state.
+	HistoryReader
 	// Update runs one write transaction. It first takes the store's writer
 	// lock, so that no other writer, in this process or another, commits
 	// until it ends; then it calls build with a Reader of the transaction and
@@ -172,6 +174,12 @@ const (
 	EntryAdmin  EntryKind = "admin"  // a grant or revocation of the admin role
 	EntryImport EntryKind = "import" // a data set loaded into an empty store
 	EntryRecord EntryKind = "record" // a record created, edited or deleted
+	// EntryBaseline is the state of a store that held records or rules
+	// without their change records (written before the log recorded
+	// them): one change record per record and user whose stored access
+	// the log did not explain, Before and After both that stored access.
+	// History is complete from it on.
+	EntryBaseline EntryKind = "baseline"
 )
 
 // LogEntry is one committed write as the change log keeps it: its position,
@@ -218,3 +226,92 @@ type ChangeQuery struct {
 	Entity Ref
 	User   string
 }
+
+// HistoryReader reads the change log as history: where a time falls in the
+// log, the access of records and users at a log position, and change
+// records by filter. The state at position n is the replay of the entries
+// up to n: a record's access is the After of its last change record at or
+// before n (none: the access of no rules, see AccessState), a user's admin
+// role and status the After of the user's last change record at or before
+// n (none: an unknown user). Change records are ordered by Seq, which
+// follows log positions (positions are handed out under the writer lock).
+type HistoryReader interface {
+	// PositionAt returns the position of the log entry stamped latest at
+	// or before t (ties: the highest position), and its time; 0 and the
+	// zero time when no entry is.
+	PositionAt(ctx context.Context, t time.Time) (position int64, at time.Time, err error)
+	// EntryTime returns the time of the entry at position (ENOTFOUND when
+	// the log has none there).
+	EntryTime(ctx context.Context, position int64) (time.Time, error)
+	// HistoryStart returns the position from which the log explains the
+	// whole state: the newest baseline entry's (EntryBaseline), or 0 when
+	// the log holds every change since the store was empty.
+	HistoryStart(ctx context.Context) (int64, error)
+	// RecordsAt returns the access of each ref at position, in the order
+	// of refs.
+	RecordsAt(ctx context.Context, position int64, refs []Ref) ([]StateAt, error)
+	// UsersAt returns the states at position of users ids and, with
+	// admins, of every user who was an admin then; each user once,
+	// ascending by id.
+	UsersAt(ctx context.Context, position int64, ids []string, admins bool) ([]StateAt, error)
+	// AllUsersAt calls fn with the state at position of every user whose
+	// change records reach back to it, ascending by id.
+	AllUsersAt(ctx context.Context, position int64, fn func(StateAt) error) error
+	// ReadableAt returns, ascending, the ids of the records of kind whose
+	// access at position opens them to user for reading by itself (a
+	// public opportunity or one naming user as creator, responsible or on
+	// its accessList; a contact shared, or with user on its managerList):
+	// what an active user who is not an admin could read then.
+	ReadableAt(ctx context.Context, position int64, kind Kind, user string) ([]int64, error)
+	// ChangedSince returns, ascending, the records of kind with a change
+	// record after position and at or before head, and those of them
+	// whose access at position (the Before of their first such change
+	// record) opened them to user for reading by itself, as ReadableAt
+	// decides: what turns the readable records at head into those at
+	// position, reading the changes since position only.
+	ChangedSince(ctx context.Context, position, head int64, kind Kind, user string) (changed, readable []int64, err error)
+	// SeqAt returns the highest Seq of the change records at or before
+	// position (0 when there are none): how many change records a replay
+	// up to position reads, compared with another position's.
+	SeqAt(ctx context.Context, position int64) (int64, error)
+	// FindChanges returns the change records f selects, by ascending Seq,
+	// after f.After, at most f.Limit (> 0).
+	FindChanges(ctx context.Context, f ChangeFilter) ([]Change, error)
+}
+
+// StateAt is the access of one record (Ref) or user (User) at a log
+// position: State is the After of its last change record at or before the
+// position, Seq that record's (0 when there is none: the access of no
+// rules, or an unknown user).
+type StateAt struct {
+	Ref   Ref
+	User  string
+	Seq   int64
+	State AccessState
+}
+
+// ChangeFilter selects change records; its conditions combine with AND,
+// and a zero field selects everything.
+type ChangeFilter struct {
+	// Entity: the change records of one record.
+	Entity Ref
+	// User: the change records of one user's admin role and status (not
+	// of the records whose lists name the user).
+	User string
+	// Actor: the change records of the writes of one user ("" selects
+	// every actor, including the none of an import or baseline).
+	Actor string
+	// From (inclusive) and To (exclusive) bound the change records' time.
+	From, To time.Time
+	// After is the cursor: only change records with a larger Seq.
+	After int64
+	// Limit caps the answer; 0 is DefaultChangeLimit.
+	Limit int
+}
+
+// DefaultChangeLimit is how many change records a page holds by default,
+// and MaxChangeLimit the most it may hold.
+const (
+	DefaultChangeLimit = 100
+	MaxChangeLimit     = 10_000
+)

@@ -98,7 +98,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
-	rows := flag.String("rows", "", "comma-separated rows to run (1-15); all when empty")
+	rows := flag.String("rows", "", "comma-separated rows to run (1-16); all when empty")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each row's step, of this process (not its children), into this directory")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
 	db := flag.String("db", "", "internal: the SQLite database of -child")
@@ -149,7 +149,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, profiles string,
 		rows, name string
 		fn         func() error
 	}{
-		{"1,2,3,4,5,6,7,9,10,11,12,13,14,15", "build the grant data sets", h.buildGrants},
+		{"1,2,3,4,5,6,7,9,10,11,12,13,14,15,16", "build the grant data sets", h.buildGrants},
 		{"4,8", "build the contacts data set", h.buildContacts},
 		{"5", "row 5, cold start", h.coldStart},
 		{"6", "row 6, distinct checks", h.distinctChecks},
@@ -160,7 +160,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, profiles string,
 		{"7", "row 7, HTTP PUT", h.httpPut},
 		{"4", "row 4, filter call", h.filterCall},
 		{"8", "row 8, HTTP filter call", h.httpFilter},
-		{"9,10,11,12,13,14,15", "several instances: the shared databases", h.openShared},
+		{"9,10,11,12,13,14,15,16", "several instances: the shared databases", h.openShared},
 		{"9", "row 9, follower lag", h.followerLag},
 		{"12", "row 12, checks while following", h.checksWhileFollowing},
 		{"11", "row 11, catch-up", h.catchUp},
@@ -168,6 +168,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, profiles string,
 		{"13", "row 13, create and delete an opportunity", h.lifecycle},
 		{"14", "row 14, remove a user on many lists", h.removeUser},
 		{"15", "row 15, bulk upsert", h.upsertRow},
+		{"16", "row 16, who could read at a time T", h.historyRow}, // last: it rewrites the access
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {

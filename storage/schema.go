@@ -52,6 +52,9 @@ type migration struct {
 	version int64
 	name    string
 	sql     func(t tables, d dialect, prefix string) []string
+	// then, when set, runs after sql in the same transaction: a step SQL
+	// alone cannot take.
+	then func(ctx context.Context, s *Store, tx *gorm.DB) error
 }
 
 var migrations = []migration{
@@ -60,6 +63,7 @@ var migrations = []migration{
 	{version: 3, name: "opportunity tags", sql: schemaV3},
 	{version: 4, name: "user status", sql: schemaV4},
 	{version: 5, name: "record counts", sql: schemaV5},
+	{version: 6, name: "history indexes and baseline", sql: schemaV6, then: baseline},
 }
 
 // schemaV1 creates the record tables and the change table. Lists
@@ -226,6 +230,22 @@ func schemaV5(t tables, _ dialect, _ string) []string {
 	}
 }
 
+// schemaV6 indexes the change log for history: the log by time (where a
+// time falls in it) and by kind (the baseline entry), the change records by
+// actor and by time (change queries), and the grants of the admin role (a
+// partial index: who was an admin at a position). Its then step writes the
+// baseline entry of a store whose log does not explain its rules (see
+// baseline).
+func schemaV6(t tables, _ dialect, p string) []string {
+	return []string{
+		`CREATE INDEX ` + p + `log_at_idx ON ` + t.log + ` (at_sec, at_nsec, seq)`,
+		`CREATE INDEX ` + p + `log_kind_idx ON ` + t.log + ` (kind, seq)`,
+		`CREATE INDEX ` + p + `changes_actor_idx ON ` + t.changes + ` (actor, seq)`,
+		`CREATE INDEX ` + p + `changes_at_idx ON ` + t.changes + ` (at_sec, at_nsec)`,
+		`CREATE INDEX ` + p + `changes_admin_idx ON ` + t.changes + ` (user_id) WHERE entity_kind = '' AND after_admin`,
+	}
+}
+
 // migrate brings the schema up to date in one transaction: the versions not
 // yet recorded in the migrations table run in order, then the rule table is
 // created by gorm-adapter itself (AutoMigrate and its unique index), exactly
@@ -276,6 +296,11 @@ func (s *Store) migrate(ctx context.Context, prefix string) error {
 			}
 			for _, stmt := range m.sql(s.t, s.d, prefix) {
 				if err := tx.Exec(stmt).Error; err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+				}
+			}
+			if m.then != nil {
+				if err := m.then(ctx, s, tx); err != nil {
 					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 				}
 			}

@@ -69,6 +69,10 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) crmaccess.Store, o
 		{"SnapshotReturnsThePositionOfItsRules", testSnapshotPosition},
 		{"RecordsReplacedAndDeleted", testRecordsReplacedAndDeleted},
 		{"RecordIDsPageInIDOrderWithTheTotal", testRecordIDs},
+		{"HistoryPositionAtTime", testHistoryPositionAt},
+		{"HistoryStatesAtPosition", testHistoryStatesAt},
+		{"HistoryReadableAtPosition", testHistoryReadableAt},
+		{"HistoryFindChanges", testHistoryFindChanges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore) })
