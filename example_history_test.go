@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/fixture"
 	"github.com/crmaccess/crmaccess/policy"
 	"github.com/crmaccess/crmaccess/storage"
 )
@@ -40,11 +41,11 @@ func ExampleService_WhoCould() {
 		log.Fatal(err)
 	}
 	defer svc.Close()
-	fixture, err := crmaccess.ParseFixture(strings.NewReader(examplePortal))
+	portal, err := fixture.Parse(strings.NewReader(examplePortal))
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := svc.Import(ctx, fixture); err != nil {
+	if _, err := svc.Import(ctx, portal.DataSet()); err != nil {
 		log.Fatal(err)
 	}
 	// Tuesday: Ann makes her deal private to Ben.

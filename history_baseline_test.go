@@ -41,7 +41,7 @@ func TestBaselineOfAStoreWrittenBeforeTheLog(t *testing.T) {
 
 	// Take the log away, as schema 1 had none, and the users' status out
 	// of their change records, as schema 4 added it; schema 6 not yet run.
-	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), quietGorm)
+	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), quietGorm())
 	if err != nil {
 		t.Fatal(err)
 	}

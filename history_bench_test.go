@@ -26,7 +26,7 @@ const historyBenchGrantsEnv = "CRMACCESS_BENCH_HISTORY_GRANTS"
 // opportunities: one entry each), alternately private to one other user
 // and public. It returns the time after the first pass: a moment in the
 // middle of the history.
-func historyPasses(ctx context.Context, svc *crmaccess.Service, fx *crmaccess.Fixture, passes int) (time.Time, error) {
+func historyPasses(ctx context.Context, svc *crmaccess.Service, fx *crmaccess.DataSet, passes int) (time.Time, error) {
 	byCreator := map[string][]int64{}
 	for _, o := range fx.Opportunities {
 		byCreator[o.CreateBy] = append(byCreator[o.CreateBy], o.ID)

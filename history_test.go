@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // fakeClock hands out times one second apart, so that every write of a
@@ -232,50 +233,48 @@ func historySteps(t *testing.T) []historyStep {
 // every step's time and token and compares: a replay, on SQLite and
 // PostgreSQL.
 func TestPointInTimeReplaysTheHistory(t *testing.T) {
-	for _, db := range sharedDatabases(t) {
-		t.Run(db.name, func(t *testing.T) {
-			ctx := context.Background()
-			clock := newFakeClock(testNow)
-			s := serviceWith(t, db.open(t), &crmaccess.Options{Now: clock.now, PollInterval: -1})
-			type recorded struct {
-				name      string
-				at        time.Time
-				tok       crmaccess.Token
-				decisions map[string]crmaccess.Decision
+	eachDatabase(t, func(t *testing.T, on database) {
+		ctx := context.Background()
+		clock := newFakeClock(testNow)
+		s := serviceWith(t, testportal.NewStore(t, on).Open(t), &crmaccess.Options{Now: clock.now, PollInterval: -1})
+		type recorded struct {
+			name      string
+			at        time.Time
+			tok       crmaccess.Token
+			decisions map[string]crmaccess.Decision
+		}
+		before := clock.peek()
+		empty := liveDecisions(t, s)
+		var steps []recorded
+		for _, st := range historySteps(t) {
+			tok, err := st.write(ctx, s)
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
 			}
-			before := clock.peek()
-			empty := liveDecisions(t, s)
-			var steps []recorded
-			for _, st := range historySteps(t) {
-				tok, err := st.write(ctx, s)
-				if err != nil {
-					t.Fatalf("%s: %v", st.name, err)
-				}
-				steps = append(steps, recorded{st.name, clock.peek(), tok, liveDecisions(t, s)})
+			steps = append(steps, recorded{st.name, clock.peek(), tok, liveDecisions(t, s)})
+		}
+		diffDecisions(t, "before the import", pastDecisions(t, s, crmaccess.Moment{Time: before}), empty)
+		for _, st := range steps {
+			diffDecisions(t, st.name+" (time)", pastDecisions(t, s, crmaccess.Moment{Time: st.at}), st.decisions)
+			m, err := crmaccess.MomentOf(st.tok)
+			if err != nil {
+				t.Fatal(err)
 			}
-			diffDecisions(t, "before the import", pastDecisions(t, s, crmaccess.Moment{Time: before}), empty)
-			for _, st := range steps {
-				diffDecisions(t, st.name+" (time)", pastDecisions(t, s, crmaccess.Moment{Time: st.at}), st.decisions)
-				m, err := crmaccess.MomentOf(st.tok)
-				if err != nil {
-					t.Fatal(err)
-				}
-				diffDecisions(t, st.name+" (token)", pastDecisions(t, s, m), st.decisions)
+			diffDecisions(t, st.name+" (token)", pastDecisions(t, s, m), st.decisions)
+		}
+		last := steps[len(steps)-1]
+		diffDecisions(t, "now", pastDecisions(t, s, crmaccess.Moment{}), last.decisions)
+		diffDecisions(t, "long after", pastDecisions(t, s, crmaccess.Moment{Time: last.at.Add(time.Hour)}), last.decisions)
+		// The steps change something: the replay compares different
+		// states, not one state many times.
+		changed := 0
+		for i := 1; i < len(steps); i++ {
+			if fmt.Sprint(steps[i].decisions) != fmt.Sprint(steps[i-1].decisions) {
+				changed++
 			}
-			last := steps[len(steps)-1]
-			diffDecisions(t, "now", pastDecisions(t, s, crmaccess.Moment{}), last.decisions)
-			diffDecisions(t, "long after", pastDecisions(t, s, crmaccess.Moment{Time: last.at.Add(time.Hour)}), last.decisions)
-			// The steps change something: the replay compares different
-			// states, not one state many times.
-			changed := 0
-			for i := 1; i < len(steps); i++ {
-				if fmt.Sprint(steps[i].decisions) != fmt.Sprint(steps[i-1].decisions) {
-					changed++
-				}
-			}
-			if changed < len(steps)-3 {
-				t.Errorf("only %d of %d steps changed a decision", changed, len(steps)-1)
-			}
-		})
-	}
+		}
+		if changed < len(steps)-3 {
+			t.Errorf("only %d of %d steps changed a decision", changed, len(steps)-1)
+		}
+	})
 }
