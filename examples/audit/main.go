@@ -3,7 +3,7 @@
 //
 //	go run ./examples/audit check   [flags] FILE                       # check an expectations file
 //	go run ./examples/audit explain [flags] -user ID -record opportunity:1 -action edit
-//	go run ./examples/audit who     [flags] -record opportunity:1       # who may act on a record now
+//	go run ./examples/audit who     [flags] -record opportunity:1 [-at T] # who may act on a record now, or could at T
 //
 // Every command takes these flags (before its arguments):
 //
@@ -64,7 +64,7 @@ const (
 const usage = `usage:
   audit check   [flags] FILE
   audit explain [flags] -user ID -record KIND:ID -action read|edit|delete|access
-  audit who     [flags] -record KIND:ID
+  audit who     [flags] -record KIND:ID [-at TIME|TOKEN]
 flags of every command: -db PATH|URL, -load FILE, -json, -progress ("audit COMMAND -h" lists them)
 `
 

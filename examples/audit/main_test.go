@@ -312,3 +312,62 @@ audit check: warning: line 5, column 5: 99999999-9999-4999-8999-999999999999 (gh
 		t.Fatalf("demo: stdout %q, stderr %q", r.stdout, r.stderr)
 	}
 }
+
+// who -at answers from the history: after a change, asking at the token of
+// the state before it gives the old answer, asking now the new one, and a
+// time before the first write an empty one.
+func TestWhoAtAPointInTime(t *testing.T) {
+	db := demoDB(t)
+	whoJSON := func(args ...string) whoAnswer {
+		t.Helper()
+		r := runAudit(t, append([]string{"who", "-db", db, "-json", "-record", "opportunity:2"}, args...)...)
+		var answer whoAnswer
+		if err := json.Unmarshal([]byte(r.stdout), &answer); err != nil || r.code != exitOK {
+			t.Fatalf("who %q: exit %d, stdout %q, stderr %q: %v", args, r.code, r.stdout, r.stderr, err)
+		}
+		return answer
+	}
+	before := whoJSON()
+	ctx := context.Background()
+	st, err := storage.Open(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := policy.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := crmaccess.NewService(ctx, st, eng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if _, err := svc.SetOpportunityAccess(ctx, nadia, 2, true, []string{lin}); err != nil {
+		t.Fatal(err)
+	}
+	now := whoJSON()
+	then := whoJSON("-at", before.Token)
+	mayRead := func(a whoAnswer, user string) string {
+		for _, u := range a.Users {
+			if u.ID == user {
+				return u.May["read"]
+			}
+		}
+		return ""
+	}
+	if mayRead(before, lin) != "" || mayRead(now, lin) != "in accessList" {
+		t.Fatalf("Lin reads opportunity 2 before: %q, now: %q; want no, then in accessList", mayRead(before, lin), mayRead(now, lin))
+	}
+	gotThen, _ := json.Marshal(then.Users)
+	wantThen, _ := json.Marshal(before.Users)
+	if string(gotThen) != string(wantThen) || then.At != "at "+before.Token {
+		t.Fatalf("who -at %s = %s (%s)\nwant %s", before.Token, gotThen, then.At, wantThen)
+	}
+	if early := whoJSON("-at", "2000-01-01T00:00:00Z"); len(early.Users) != 0 {
+		t.Fatalf("who before the first write: %+v; want no one", early.Users)
+	}
+	if r := runAudit(t, "who", "-db", db, "-record", "opportunity:2", "-at", "last tuesday"); r.code != exitUsage {
+		t.Fatalf("-at last tuesday: exit %d, stderr %q; want a usage error", r.code, r.stderr)
+	}
+}

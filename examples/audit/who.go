@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/accesstest"
@@ -15,11 +17,14 @@ import (
 // record.
 type whoCommand struct {
 	recordFlag string
+	atFlag     string
 	ref        crmaccess.Ref
+	at         crmaccess.Moment // zero: now
 }
 
 func (c *whoCommand) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.recordFlag, "record", "", "the record: opportunity:ID or contact:ID")
+	fs.StringVar(&c.atFlag, "at", "", "a point in time: an RFC 3339 time (2026-11-24T09:00:00Z), or a write's consistency token (p42); empty: now")
 }
 
 func (c *whoCommand) parse(args []string) error {
@@ -33,7 +38,25 @@ func (c *whoCommand) parse(args []string) error {
 	if c.ref, err = accesstest.ParseRef(c.recordFlag); err != nil {
 		return fmt.Errorf("-record: %v", err)
 	}
+	if c.at, err = parseMoment(c.atFlag); err != nil {
+		return fmt.Errorf("-at: %v", err)
+	}
 	return nil
+}
+
+// parseMoment reads -at: a time with its offset, or a token naming a
+// write (the state right after it). Empty is now.
+func parseMoment(s string) (crmaccess.Moment, error) {
+	if s == "" {
+		return crmaccess.Moment{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return crmaccess.Moment{Time: t}, nil
+	}
+	if tok, err := crmaccess.ParseToken(s); err == nil {
+		return crmaccess.MomentOf(tok)
+	}
+	return crmaccess.Moment{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-24T09:00:00Z) nor a consistency token (p42)", s)
 }
 
 // whoSource is the state who asks: the users known in it and its checks.
@@ -44,10 +67,19 @@ type whoSource struct {
 	when  string // "now", or the time asked for
 	users func(context.Context) ([]crmaccess.User, error)
 	check accesstest.Checker
+
+	// A point in time: the Service's history answers (UsersWhoCould),
+	// users who have since been removed included.
+	past  crmaccess.Moment
+	svc   *crmaccess.Service
+	store crmaccess.Reader
 }
 
 func (c *whoCommand) source(a *audit) whoSource {
-	return whoSource{when: "now", users: a.svc.KnownUsers, check: a.svc}
+	if c.at == (crmaccess.Moment{}) {
+		return whoSource{when: "now", users: a.svc.KnownUsers, check: a.svc}
+	}
+	return whoSource{when: "at " + c.atFlag, past: c.at, svc: a.svc, store: a.store}
 }
 
 // whoActions are the columns of the answer.
@@ -74,6 +106,9 @@ type whoAnswer struct {
 
 // who asks src every action of every known user on ref.
 func who(ctx context.Context, src whoSource, ref crmaccess.Ref, progress func(done, total int)) ([]whoUser, int, error) {
+	if src.svc != nil {
+		return whoAt(ctx, src, ref, progress)
+	}
 	users, err := src.users(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -114,8 +149,13 @@ func (c *whoCommand) run(ctx context.Context, a *audit) int {
 	if a.json {
 		return a.writeJSON(answer)
 	}
-	fmt.Fprintf(a.stdout, "Who may act on %s %s: %d of %d known users.\n",
-		a.recordLine(c.ref, answer.Title, answer.Exists), src.when, len(answer.Users), answer.KnownUsers)
+	if src.svc != nil {
+		fmt.Fprintf(a.stdout, "Who could act on %s %s: %d users.\n",
+			a.recordLine(c.ref, answer.Title, answer.Exists), src.when, len(answer.Users))
+	} else {
+		fmt.Fprintf(a.stdout, "Who may act on %s %s: %d of %d known users.\n",
+			a.recordLine(c.ref, answer.Title, answer.Exists), src.when, len(answer.Users), answer.KnownUsers)
+	}
 	if len(answer.Users) == 0 {
 		return exitOK
 	}
@@ -139,4 +179,43 @@ func (c *whoCommand) run(ctx context.Context, a *audit) int {
 		return a.failure("%v", err)
 	}
 	return exitOK
+}
+
+// whoAt asks the history who could do each action on ref at src.past: the
+// users are those the change log names then, not those known now. The
+// count it returns is the number of users who could do anything.
+func whoAt(ctx context.Context, src whoSource, ref crmaccess.Ref, progress func(done, total int)) ([]whoUser, int, error) {
+	byID := map[string]*whoUser{}
+	for i, action := range whoActions {
+		grants, err := src.svc.UsersWhoCould(ctx, ref, action, src.past)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, g := range grants {
+			w := byID[g.User]
+			if w == nil {
+				w = &whoUser{ID: g.User, May: map[string]string{}}
+				byID[g.User] = w
+			}
+			w.May[string(action)] = string(g.Reason)
+		}
+		progress(i+1, len(whoActions))
+	}
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	users, err := src.store.Users(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, u := range users {
+		byID[u.ID].DisplayName = u.DisplayName
+	}
+	out := make([]whoUser, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, *byID[id])
+	}
+	return out, len(out), nil
 }
