@@ -29,7 +29,11 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 	if err != nil {
 		return 0, s.translate(ctx, err)
 	}
-	pos, b, err := s.buildAndWrite(ctx, tx, build)
+	if s.stmts != nil {
+		// Once the transaction has ended, whatever its outcome.
+		defer s.stmts.prepare(ctx, s.db)
+	}
+	pos, b, err := s.buildAndWrite(ctx, s.newWtx(tx, true), build)
 	if err != nil || b == nil {
 		_ = tx.Rollback() // the error that matters is err
 		if err != nil {
@@ -50,15 +54,18 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 // buildAndWrite is Update's transaction up to the commit. It returns the
 // position written, or the head and a nil batch when there is nothing to
 // write.
-func (s *Store) buildAndWrite(ctx context.Context, tx *sql.Tx, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
+func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
 	if s.d.postgres() {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.t.log)); err != nil {
 			return 0, nil, err
 		}
-	} else if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
-		// SQLite: take the write lock before reading, in case the caller's
-		// database begins deferred transactions (Open's begin immediate).
-		return 0, nil, err
+	} else if !s.immediate {
+		// SQLite: take the write lock before reading, since the caller's
+		// database may begin deferred transactions (Open's begin
+		// immediate: BEGIN took it).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
+			return 0, nil, err
+		}
 	}
 	head, err := s.head(ctx, tx)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/crmaccess/crmaccess"
@@ -533,4 +534,55 @@ func distinctArgs[T int64 | string](ids []T) []any {
 		}
 	}
 	return out
+}
+
+// ExistingIDs returns which of the ids are stored, each list ascending and
+// each id once: opportunities, contacts and stages, looked up together in
+// one query (a write checks its references with it without reading the
+// rows). Errors are EINTERNAL.
+func (r reader) ExistingIDs(ctx context.Context, opportunities, contacts, stages []int64) (opps, cons, stgs []int64, err error) {
+	lists := [3][]any{distinctArgs(opportunities), distinctArgs(contacts), distinctArgs(stages)}
+	tables := [3]string{r.s.t.opportunities, r.s.t.contacts, r.s.t.stages}
+	var found [3][]int64
+	scan := func(rows *sql.Rows) error {
+		var which int
+		var id int64
+		if err := rows.Scan(&which, &id); err != nil {
+			return err
+		}
+		if which < 0 || which > 2 {
+			return fmt.Errorf("storage: existence query answered table %d", which)
+		}
+		found[which] = append(found[which], id)
+		return nil
+	}
+	if n := len(lists[0]) + len(lists[1]) + len(lists[2]); n <= statementRows {
+		// One query: SELECT 0, id … UNION ALL SELECT 1, id … .
+		var parts []string
+		var args []any
+		for i, ids := range lists {
+			if len(ids) == 0 {
+				continue
+			}
+			parts = append(parts, `SELECT `+strconv.Itoa(i)+`, id FROM `+tables[i]+` WHERE id IN (`+placeholders(len(ids))+`)`)
+			args = append(args, ids...)
+		}
+		if len(parts) > 0 {
+			err = queryEach(ctx, r.q, r.s.d.bind(strings.Join(parts, ` UNION ALL `)), args, scan)
+		}
+	} else {
+		for i, ids := range lists {
+			m := multiRow{head: `SELECT ` + strconv.Itoa(i) + `, id FROM ` + tables[i] + ` WHERE id IN (`, row: "?", tail: ")", rowVars: 1}
+			if err = r.s.queryChunks(ctx, r.q, m, nil, ids, scan); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, nil, nil, r.s.translate(ctx, err)
+	}
+	for i := range found {
+		slices.Sort(found[i])
+	}
+	return found[0], found[1], found[2], nil
 }
