@@ -315,18 +315,26 @@ func (s *Store) appendLog(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos 
 		pos, sec, nsec, string(b.Kind), len(b.Changes)); err != nil {
 		return err
 	}
-	m := multiRow{head: `INSERT INTO ` + s.t.changes + ` (log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
+	return s.execChunks(ctx, tx, changeRows(s), nil, len(b.Changes), func(args []any, i int) []any {
+		return changeArgs(args, &b.Changes[i], pos)
+	}, nil)
+}
+
+// changeRows is the multi-row INSERT of change records; changeArgs appends
+// the variables of one.
+func changeRows(s *Store) multiRow {
+	return multiRow{head: `INSERT INTO ` + s.t.changes + ` (log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
 		before_private, before_share, before_list, before_admin, before_creator, before_responsible,
 		after_private, after_share, after_list, after_admin, after_creator, after_responsible,
 		before_status, after_status) VALUES `,
 		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 21}
-	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
-		c := &b.Changes[i]
-		sec, nsec := unixParts(c.At)
-		return append(args, pos, sec, nsec, c.Actor, string(c.Entity.Kind), c.Entity.ID, c.User,
-			c.Before.IsPrivate, int64(c.Before.ShareType), encodeList(c.Before.List), c.Before.Admin,
-			c.Before.Creator, c.Before.Responsible,
-			c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin,
-			c.After.Creator, c.After.Responsible, string(c.Before.Status), string(c.After.Status))
-	}, nil)
+}
+
+func changeArgs(args []any, c *crmaccess.Change, pos int64) []any {
+	sec, nsec := unixParts(c.At)
+	return append(args, pos, sec, nsec, c.Actor, string(c.Entity.Kind), c.Entity.ID, c.User,
+		c.Before.IsPrivate, int64(c.Before.ShareType), encodeList(c.Before.List), c.Before.Admin,
+		c.Before.Creator, c.Before.Responsible,
+		c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin,
+		c.After.Creator, c.After.Responsible, string(c.Before.Status), string(c.After.Status))
 }

@@ -79,6 +79,14 @@ func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.C
 		return head, nil, nil
 	}
 	pos := head + 1
+	if s.fitsOneStatement(b) {
+		// PostgreSQL: the whole write, with its notification, in one
+		// round trip (onestatement.go).
+		if err := s.writeOneStatement(ctx, tx, b, pos); err != nil {
+			return 0, nil, err
+		}
+		return pos, b, nil
+	}
 	if err := s.write(ctx, tx, b, pos); err != nil {
 		return 0, nil, err
 	}
