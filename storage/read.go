@@ -508,8 +508,29 @@ func encodeList(list []string) string {
 	if len(list) == 0 {
 		return "[]"
 	}
-	b, _ := json.Marshal(list) // a []string always marshals
-	return string(b)
+	// Lists are of GUIDs: written by hand when no entry needs escaping
+	// (the bytes json.Marshal writes), by encoding/json otherwise.
+	n := 1
+	for _, s := range list {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				b, _ := json.Marshal(list) // a []string always marshals
+				return string(b)
+			}
+		}
+		n += len(s) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, s...)
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
 }
 
 func decodeList(s string) ([]string, error) {
