@@ -493,7 +493,7 @@ func runFaults(t *testing.T, mode string, wp writePath, fx *crmaccess.Fixture, r
 // TestWritesRunPreparedStatements: once a store has made a kind of write,
 // the same write again compiles no SQL: every statement it runs was
 // prepared before (the store's statement cache on SQLite), and it prepares
-// none. The calls each write makes are bounded, so that a statement added
+// none; the same holds for reads. The calls each write makes are bounded, so that a statement added
 // to a hot write shows here.
 func TestWritesRunPreparedStatements(t *testing.T) {
 	ctx := context.Background()
@@ -548,6 +548,27 @@ func TestWritesRunPreparedStatements(t *testing.T) {
 				t.Errorf("%s: %d calls, more than %d (%s)", w.name, r.Calls, w.maxCalls, strings.Join(ops, " "))
 			}
 			t.Logf("%s: %d calls (%s)", w.name, r.Calls, strings.Join(ops, " "))
+		}
+	}
+	// Reads outside a write: the third time, all prepared before.
+	for i := range 3 {
+		if i == 2 {
+			p.in.Count()
+		}
+		if _, err := p.Opportunity(ctx, admin, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Contacts(ctx, admin, []int64{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := p.in.Stop()
+	if r.Calls == 0 {
+		t.Fatal("the reads made no database call")
+	}
+	for _, c := range r.Log {
+		if c.Op == faultdb.OpPrepare || !c.Prepared {
+			t.Errorf("reads, a third time: %s %s (prepared before: %v)", c.Op, c.Query, c.Prepared)
 		}
 	}
 }

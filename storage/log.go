@@ -109,7 +109,7 @@ func (s *Store) head(ctx context.Context, q queryer) (int64, error) {
 // Log calls fn with every log entry after position after, whole and in
 // order; see crmaccess.Reader. Errors: fn's as they are, EINTERNAL.
 func (s *Store) Log(ctx context.Context, after int64, fn func(*crmaccess.LogEntry) error) error {
-	return reader{s, s.db}.Log(ctx, after, fn)
+	return reader{s, s.reads()}.Log(ctx, after, fn)
 }
 
 // Log reads the entries after position after: their log rows first, then

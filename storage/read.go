@@ -34,23 +34,23 @@ var _ crmaccess.Reader = reader{}
 // Opportunity returns one opportunity with its Members (ascending) and an
 // empty AccessList; see reader.Opportunity.
 func (s *Store) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
-	return reader{s, s.db}.Opportunity(ctx, id)
+	return reader{s, s.reads()}.Opportunity(ctx, id)
 }
 
 // Opportunities returns the opportunities of ids that exist; see
 // reader.Opportunities.
 func (s *Store) Opportunities(ctx context.Context, ids []int64) ([]crmaccess.Opportunity, error) {
-	return reader{s, s.db}.Opportunities(ctx, ids)
+	return reader{s, s.reads()}.Opportunities(ctx, ids)
 }
 
 // Contacts returns the contacts of ids that exist; see reader.Contacts.
 func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
-	return reader{s, s.db}.Contacts(ctx, ids)
+	return reader{s, s.reads()}.Contacts(ctx, ids)
 }
 
 // FindContacts returns every contact f matches; see reader.FindContacts.
 func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
-	return reader{s, s.db}.FindContacts(ctx, f)
+	return reader{s, s.reads()}.FindContacts(ctx, f)
 }
 
 // Opportunity returns one opportunity with its Members (ascending) and an
@@ -347,7 +347,7 @@ func (r reader) loadTags(ctx context.Context, contacts []crmaccess.Contact) erro
 
 // Users returns the users of ids that exist; see reader.Users.
 func (s *Store) Users(ctx context.Context, ids []string) ([]crmaccess.User, error) {
-	return reader{s, s.db}.Users(ctx, ids)
+	return reader{s, s.reads()}.Users(ctx, ids)
 }
 
 // Users returns the users of ids that exist, each once, in ascending id
@@ -375,13 +375,13 @@ func (r reader) Users(ctx context.Context, ids []string) ([]crmaccess.User, erro
 
 // Stages returns the stages of ids that exist; see reader.Stages.
 func (s *Store) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, error) {
-	return reader{s, s.db}.Stages(ctx, ids)
+	return reader{s, s.reads()}.Stages(ctx, ids)
 }
 
 // StageInUse reports whether an opportunity is at the stage; see
 // reader.StageInUse.
 func (s *Store) StageInUse(ctx context.Context, id int64) (bool, error) {
-	return reader{s, s.db}.StageInUse(ctx, id)
+	return reader{s, s.reads()}.StageInUse(ctx, id)
 }
 
 // StageInUse reports whether an opportunity is at stage id. Errors are

@@ -21,6 +21,10 @@ import (
 // transaction holds one. A failed preparation only leaves the statement
 // out of the cache.
 //
+// Reads outside a transaction (the Store's Opportunity, Users, Log, …)
+// have a cache of their own: their statements are prepared on the database
+// when first run.
+//
 // PostgreSQL's driver (pgx) keeps its own cache of prepared statements per
 // connection, so the Store keeps none there; nor inside a host's
 // transaction (InTx), which may be on another *sql.DB.
@@ -166,4 +170,59 @@ func (w *wtx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 		}
 	}
 	return w.Tx.PrepareContext(ctx, query)
+}
+
+// prepared returns the cached statement of query, preparing it on db now
+// when it is not cached yet (reads outside a transaction hold no
+// connection while they prepare). nil: not cached (full, or the
+// preparation failed: running the query plainly reports the error).
+func (c *stmtCache) prepared(ctx context.Context, db *sql.DB, query string) *sql.Stmt {
+	c.mu.Lock()
+	st, ok := c.stmts[query]
+	full := c.closed || len(c.stmts) >= maxCachedStatements
+	c.mu.Unlock()
+	if ok || full {
+		return st
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if held, ok := c.stmts[query]; ok || c.closed {
+		st.Close()
+		return held
+	}
+	c.stmts[query] = st
+	return st
+}
+
+// cachedDB is the Store's database for reads outside a transaction, their
+// statements through the read cache.
+type cachedDB struct {
+	db    *sql.DB
+	cache *stmtCache
+}
+
+// reads is what the Store reads through outside a transaction.
+func (s *Store) reads() queryer {
+	if s.readStmts == nil {
+		return s.db
+	}
+	return cachedDB{s.db, s.readStmts}
+}
+
+func (c cachedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.cache.prepared(ctx, c.db, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.db.QueryContext(ctx, query, args...)
+}
+
+func (c cachedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.cache.prepared(ctx, c.db, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.db.QueryRowContext(ctx, query, args...)
 }

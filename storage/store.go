@@ -53,7 +53,8 @@ type Store struct {
 	// immediate is set when the SQLite connections begin immediate
 	// transactions (_txlock=immediate): BEGIN takes the write lock.
 	immediate bool
-	stmts     *stmtCache // SQLite only (stmtcache.go)
+	stmts     *stmtCache // SQLite only (stmtcache.go): writes' statements
+	readStmts *stmtCache // and those of reads outside a transaction
 }
 
 var _ crmaccess.Store = (*Store)(nil)
@@ -141,7 +142,7 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 		owned:     owned,
 	}
 	if !d.postgres() {
-		s.stmts = newStmtCache()
+		s.stmts, s.readStmts = newStmtCache(), newStmtCache()
 		if sd, ok := gdb.Dialector.(*sqlite.Dialector); ok && sd.Conn == nil {
 			s.immediate = beginsImmediate(sd.DSN)
 		}
@@ -157,6 +158,7 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 func (s *Store) Close() error {
 	if s.stmts != nil {
 		s.stmts.close()
+		s.readStmts.close()
 	}
 	if !s.owned {
 		return nil
