@@ -56,3 +56,25 @@ func lifecycleBenchService(b *testing.B, db string, fx *crmaccess.Fixture) *crma
 	}
 	return svc
 }
+
+// BenchmarkSetOpportunityAccessOn toggles one opportunity between two
+// lists, commit included, on 100k grants, on SQLite and (with
+// CRMACCESS_POSTGRES_DSN set) PostgreSQL.
+func BenchmarkSetOpportunityAccessOn(b *testing.B) {
+	fx := dataset.Grants(100_000)
+	for _, db := range []string{"sqlite", "postgres"} {
+		b.Run(db, func(b *testing.B) {
+			svc := lifecycleBenchService(b, db, fx)
+			ctx := context.Background()
+			o := fx.Opportunities[len(fx.Opportunities)/2]
+			lists := [][]string{{dataset.UserID(901), dataset.UserID(902), dataset.UserID(903)}, {dataset.UserID(904), dataset.UserID(905)}}
+			i := 0
+			for b.Loop() {
+				if _, err := svc.SetOpportunityAccess(ctx, o.CreateBy, o.ID, true, lists[i%2]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
