@@ -337,7 +337,7 @@ func TestEveryFaultLeavesNoTrace(t *testing.T) {
 			}
 		}
 	})
-	t.Logf("faults: %d runs of %d write paths, %d faults injected, each an EINTERNAL error with no trace in the database or memory",
+	t.Logf("faults: %d runs of %d write paths, cold and warm, %d faults injected: each an EINTERNAL error with no trace in the database or memory, or (a failed COMMIT, retried; a failed preparation after the COMMIT) the write done whole",
 		runs, len(writePaths), total)
 }
 
