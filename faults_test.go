@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +26,9 @@ import (
 // faultPortal is a service whose database calls pass through faultdb.
 type faultPortal struct {
 	*crmaccess.Service
-	in   *faultdb.Injector
-	path string
+	in    *faultdb.Injector
+	path  string
+	close func(*testing.T) // closes the service and its database
 }
 
 // openFaultPortal opens a service over the SQLite file at path through a
@@ -51,7 +54,16 @@ func openFaultPortal(t *testing.T, path string, opts *storage.Options) *faultPor
 	// No following in the background: its reads of the log would take the
 	// faults meant for the write (the write still catches up itself).
 	svc := serviceWith(t, st, &crmaccess.Options{Now: func() time.Time { return testNow }, PollInterval: -1})
-	return &faultPortal{Service: svc, in: in, path: path}
+	return &faultPortal{Service: svc, in: in, path: path, close: func(t *testing.T) {
+		t.Helper()
+		svc.Close()
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := sqlDB.Close(); err != nil { // checkpoints the WAL into the file
+			t.Fatal(err)
+		}
+	}}
 }
 
 // serviceState is what a service holds in memory: every decision of the
@@ -103,6 +115,21 @@ type storedState struct {
 
 func dbState(t *testing.T, path string) storedState {
 	t.Helper()
+	tables := dbTables(t, path)
+	st, err := storage.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("reopen %s: %v", path, err)
+	}
+	defer st.Close()
+	svc := serviceOver(t, st)
+	return storedState{Tables: tables, Fresh: memoryState(t, svc)}
+}
+
+// dbTables is every row of every table of the database file. Two files
+// with the same rows load the same memory, so a run that must leave the
+// tables as another did compares these alone.
+func dbTables(t *testing.T, path string) dbdump.State {
+	t.Helper()
 	tables, err := dbdump.File(context.Background(), path)
 	if err != nil {
 		t.Fatalf("dump %s: %v", path, err)
@@ -111,13 +138,14 @@ func dbState(t *testing.T, path string) storedState {
 	for i, l := range tables["crm_schema_migrations"] {
 		tables["crm_schema_migrations"][i] = appliedSec.ReplaceAllString(l, "applied_sec=…")
 	}
-	st, err := storage.Open(context.Background(), path, nil)
-	if err != nil {
-		t.Fatalf("reopen %s: %v", path, err)
+	return tables
+}
+
+func sameTables(t *testing.T, what string, want, got dbdump.State) {
+	t.Helper()
+	if d := dbdump.Diff(want, got, 10); d != "" {
+		t.Fatalf("%s: the database differs:\n%s", what, d)
 	}
-	defer st.Close()
-	svc := serviceOver(t, st)
-	return storedState{Tables: tables, Fresh: memoryState(t, svc)}
 }
 
 func diffMaps[V comparable](a, b map[string]V) string {
@@ -270,39 +298,75 @@ var writePaths = []writePath{
 // call it makes, failing that call: the write returns EINTERNAL, and the
 // database and the memory of the failed service are as before the call.
 // Then the same write, without faults, succeeds and gives the state of a
-// clean run. The long tier runs every path again with every statement split
-// into two-row chunks (storage.Options.BatchSize 2).
+// clean run.
+//
+// The store keeps prepared statements (SQLite's statement cache), so the
+// calls a write makes depend on what ran before on the same store: every
+// run is made on a store opened afresh and brought to the same point, so
+// that call k of the run is call k of the clean run. Each path is run
+// twice over: cold (the statements the write runs are not cached yet: it
+// runs them plainly, and they are prepared after its transaction ends) and
+// warm (a first try of the same write, failed at its last call before
+// COMMIT, left its statements prepared: the write runs cached statements,
+// prepared again on a connection that lacks them). A failure of a
+// preparation after the transaction has ended leaves the write done: the
+// statement is only left out of the cache (the default tier fails the
+// first such preparation of a run, the long tier each). The long tier runs
+// every path again with every statement split into two-row chunks
+// (storage.Options.BatchSize 2).
 func TestEveryFaultLeavesNoTrace(t *testing.T) {
+	var mu sync.Mutex
 	total, runs := 0, 0
 	batches := []int{0}
 	if longTier() {
 		batches = append(batches, 2) // every statement split into chunks of two rows
 	}
-	for _, batch := range batches {
-		for _, wp := range writePaths {
-			t.Run(fmt.Sprintf("%s/batch=%d", wp.name, batch), func(t *testing.T) {
-				total += testFaults(t, wp, &storage.Options{BatchSize: batch})
-				runs++
-			})
+	// The paths run in parallel: each run waits mostly on opening and
+	// syncing its own database file.
+	t.Run("paths", func(t *testing.T) {
+		for _, batch := range batches {
+			for _, wp := range writePaths {
+				t.Run(fmt.Sprintf("%s/batch=%d", wp.name, batch), func(t *testing.T) {
+					t.Parallel()
+					n := testFaults(t, wp, &storage.Options{BatchSize: batch})
+					mu.Lock()
+					total += n
+					runs++
+					mu.Unlock()
+				})
+			}
 		}
-	}
-	t.Logf("faults: %d runs of %d write paths, %d faults injected, each an EINTERNAL error with no trace in the database or memory",
+	})
+	t.Logf("faults: %d runs of %d write paths, cold and warm, %d faults injected: each an EINTERNAL error with no trace in the database or memory, or (a failed COMMIT, retried; a failed preparation after the COMMIT) the write done whole",
 		runs, len(writePaths), total)
 }
 
-// testFaults fails each call of the write path in turn and returns how many
-// faults it injected.
+// testFaults fails each call of the write path in turn, cold and warm, and
+// returns how many faults it injected.
 func testFaults(t *testing.T, wp writePath, opts *storage.Options) int {
 	ctx := context.Background()
 	fx := portalFixture(t)
-	fresh := func(name string) *faultPortal {
-		p := openFaultPortal(t, filepath.Join(t.TempDir(), name), opts)
-		if !wp.empty {
-			if _, err := p.Import(ctx, portalFixture(t)); err != nil {
-				t.Fatalf("Import: %v", err)
-			}
+	// Every run starts from a copy of one file: the test portal imported
+	// (or an empty store), the file closed.
+	dir := t.TempDir()
+	template := filepath.Join(dir, "template.db")
+	tp := openFaultPortal(t, template, opts)
+	if !wp.empty {
+		if _, err := tp.Import(ctx, portalFixture(t)); err != nil {
+			t.Fatalf("Import: %v", err)
 		}
-		return p
+	}
+	tp.close(t)
+	image, err := os.ReadFile(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func(name string) *faultPortal {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, image, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return openFaultPortal(t, path, opts)
 	}
 
 	// A clean run counts the calls and gives the state after.
@@ -311,35 +375,97 @@ func testFaults(t *testing.T, wp writePath, opts *storage.Options) int {
 	if err := wp.run(ctx, clean.Service, fx); err != nil {
 		t.Fatalf("clean run: %v", err)
 	}
-	report := clean.in.Stop()
-	if report.Calls == 0 {
+	coldReport := clean.in.Stop()
+	if coldReport.Calls == 0 {
 		t.Fatal("the clean run made no database call")
 	}
-	wantAfterMemory := memoryState(t, clean.Service)
-	wantAfterStored := dbState(t, clean.path)
+	wantAfter := faultStates{memoryState(t, clean.Service), dbState(t, clean.path)}
+	p := fresh("before.db")
+	before := faultStates{memoryState(t, p.Service), dbState(t, p.path)}
 
-	p := fresh("faults.db")
-	beforeMemory := memoryState(t, p.Service)
-	beforeStored := dbState(t, p.path)
+	commit := slices.IndexFunc(coldReport.Log, func(c faultdb.Call) bool { return c.Op == faultdb.OpCommit })
+	if commit < 1 {
+		t.Fatalf("the clean run made no COMMIT: %v", coldReport.Log)
+	}
+	// warm brings a fresh store to where the write's statements are
+	// cached: the same write, failed at its last call before COMMIT, ran
+	// them (and left no trace).
+	warm := func(name string) *faultPortal {
+		p := fresh(name)
+		p.in.FailAt(commit) // call commit+1 is the COMMIT
+		err := wp.run(ctx, p.Service, fx)
+		if r := p.in.Stop(); r.Fired == nil || crmaccess.ErrorCode(err) != crmaccess.EINTERNAL {
+			t.Fatalf("warming up: fault %v, error %v", r.Fired, err)
+		}
+		return p
+	}
+	faults := 0
+	for _, mode := range []struct {
+		name  string
+		setup func(name string) *faultPortal
+	}{{"cold", fresh}, {"warm", warm}} {
+		p := mode.setup(mode.name + "-clean.db")
+		p.in.Count()
+		if err := wp.run(ctx, p.Service, fx); err != nil {
+			t.Fatalf("%s clean run: %v", mode.name, err)
+		}
+		report := p.in.Stop()
+		sameMemory(t, mode.name+" clean run: memory", wantAfter.memory, memoryState(t, p.Service))
+		sameStored(t, mode.name+" clean run", wantAfter.stored, dbState(t, p.path))
+		faults += runFaults(t, mode.name, wp, fx, report, mode.setup, before, wantAfter)
+		var ops []string
+		for _, c := range report.Log {
+			ops = append(ops, string(c.Op))
+		}
+		t.Logf("%s, batch size %d, %s: %d calls (%s)", wp.name, opts.BatchSize, mode.name, report.Calls, strings.Join(ops, " "))
+	}
+	return faults
+}
+
+// faultStates are the memory of a service and what its database holds.
+type faultStates struct {
+	memory serviceState
+	stored storedState
+}
+
+// runFaults fails each call of report in a run of its own, on a store set
+// up afresh, and returns how many faults it injected.
+func runFaults(t *testing.T, mode string, wp writePath, fx *crmaccess.DataSet, report faultdb.Report,
+	setup func(name string) *faultPortal, before, wantAfter faultStates) int {
+	ctx := context.Background()
+	commit := slices.IndexFunc(report.Log, func(c faultdb.Call) bool { return c.Op == faultdb.OpCommit })
+	var failed *faultPortal // the last portal whose write failed
+	injected := 0
 	for k := 1; k <= report.Calls; k++ {
+		if commit >= 0 && k-1 > commit+1 && !longTier() {
+			// The calls after the first one past the COMMIT prepare more
+			// statements for the cache, outside the transaction, the same
+			// way: the long tier fails each of them.
+			break
+		}
+		p := setup(fmt.Sprintf("%s-%d.db", mode, k))
 		p.in.FailAt(k)
 		err := wp.run(ctx, p.Service, fx)
 		r := p.in.Stop()
-		what := fmt.Sprintf("fault at call %d of %d (%s %s)", k, report.Calls, report.Log[k-1].Op, report.Log[k-1].Query)
+		what := fmt.Sprintf("%s: fault at call %d of %d (%s %s)", mode, k, report.Calls, report.Log[k-1].Op, report.Log[k-1].Query)
 		if r.Fired == nil {
 			t.Fatalf("%s: not injected; the call made %d calls", what, r.Calls)
 		}
-		if r.Fired.Call.Op == faultdb.OpCommit {
+		injected++
+		if r.Fired.Call != report.Log[k-1] {
+			t.Fatalf("%s: injected at %s %s instead: the run's calls are not the clean run's", what, r.Fired.Call.Op, r.Fired.Call.Query)
+		}
+		switch {
+		case r.Fired.Call.Op == faultdb.OpCommit, commit >= 0 && k-1 > commit:
 			// A failed COMMIT leaves the outcome unknown to the library: it
 			// catches up from the log and tries again, so the write lands
-			// whole, in the database and in memory.
+			// whole, in the database and in memory. A call after the
+			// COMMIT prepares a statement for the cache: the write is done.
 			if err != nil {
-				t.Fatalf("%s: error %v, want the write retried", what, err)
+				t.Fatalf("%s: error %v, want the write done", what, err)
 			}
-			sameMemory(t, what+": memory after the retried commit", wantAfterMemory, memoryState(t, p.Service))
-			sameStored(t, what+": the retried commit", wantAfterStored, dbState(t, p.path))
-			p = fresh(fmt.Sprintf("faults-%d.db", k))
-			beforeMemory, beforeStored = memoryState(t, p.Service), dbState(t, p.path)
+			sameMemory(t, what+": memory after the write", wantAfter.memory, memoryState(t, p.Service))
+			sameTables(t, what+": the write", wantAfter.stored.Tables, dbTables(t, p.path))
 			continue
 		}
 		if code := crmaccess.ErrorCode(err); code != crmaccess.EINTERNAL {
@@ -348,19 +474,101 @@ func testFaults(t *testing.T, wp writePath, opts *storage.Options) int {
 		if msg := crmaccess.ErrorMessage(err); msg != "internal error" {
 			t.Fatalf("%s: message %q shows detail", what, msg)
 		}
-		sameMemory(t, what+": memory of the failed service", beforeMemory, memoryState(t, p.Service))
-		sameStored(t, what, beforeStored, dbState(t, p.path))
+		sameMemory(t, what+": memory of the failed service", before.memory, memoryState(t, p.Service))
+		sameTables(t, what, before.stored.Tables, dbTables(t, p.path))
+		failed = p
+	}
+	if failed == nil {
+		t.Fatalf("%s: no fault failed the write", mode)
 	}
 	// Nothing is poisoned: the same write now succeeds, as the clean run did.
-	if err := wp.run(ctx, p.Service, fx); err != nil {
-		t.Fatalf("after %d faults, the write without a fault: %v", report.Calls, err)
+	if err := wp.run(ctx, failed.Service, fx); err != nil {
+		t.Fatalf("%s: after a fault, the write without a fault: %v", mode, err)
 	}
-	sameMemory(t, "after the faults, memory of the retried write", wantAfterMemory, memoryState(t, p.Service))
-	sameStored(t, "after the faults, the retried write", wantAfterStored, dbState(t, p.path))
-	var ops []string
-	for _, c := range report.Log {
-		ops = append(ops, string(c.Op))
+	sameMemory(t, mode+": after a fault, memory of the retried write", wantAfter.memory, memoryState(t, failed.Service))
+	sameStored(t, mode+": after a fault, the retried write", wantAfter.stored, dbState(t, failed.path))
+	return injected
+}
+
+// TestWritesRunPreparedStatements: once a store has made a kind of write,
+// the same write again compiles no SQL: every statement it runs was
+// prepared before (the store's statement cache on SQLite), and it prepares
+// none; the same holds for reads. The calls each write makes are bounded, so that a statement added
+// to a hot write shows here.
+func TestWritesRunPreparedStatements(t *testing.T) {
+	ctx := context.Background()
+	p := openFaultPortal(t, filepath.Join(t.TempDir(), "cache.db"), nil)
+	if _, err := p.Import(ctx, portalFixture(t)); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("%s, batch size %d: %d faults injected (%s)", wp.name, opts.BatchSize, report.Calls, strings.Join(ops, " "))
-	return report.Calls
+	writes := []struct {
+		name     string
+		maxCalls int // BEGIN to COMMIT
+		run      func(i int) error
+	}{
+		{"CreateOpportunity", 9, func(i int) error {
+			_, err := p.CreateOpportunity(ctx, dave, crmaccess.Opportunity{ID: int64(100 + i), Title: "new", ContactID: 1,
+				StageID: 30}, i%2 == 0, []string{bob})
+			return err
+		}},
+		{"SetOpportunityAccess", 11, func(i int) error {
+			_, err := p.SetOpportunityAccess(ctx, alice, 1, true, [][]string{{carol}, {dave}}[i%2])
+			return err
+		}},
+		{"DeleteOpportunity", 11, func(i int) error {
+			_, err := p.DeleteOpportunity(ctx, dave, int64(100+i))
+			return err
+		}},
+	}
+	for i := range 3 {
+		for _, w := range writes {
+			if i == 2 {
+				p.in.Count()
+			}
+			if err := w.run(i); err != nil {
+				t.Fatalf("%s %d: %v", w.name, i, err)
+			}
+			if i < 2 {
+				continue
+			}
+			r := p.in.Stop()
+			var ops []string
+			for _, c := range r.Log {
+				ops = append(ops, string(c.Op))
+				switch c.Op {
+				case faultdb.OpPrepare:
+					t.Errorf("%s, a third time: prepared %s", w.name, c.Query)
+				case faultdb.OpExec, faultdb.OpQuery:
+					if !c.Prepared {
+						t.Errorf("%s, a third time: compiled %s", w.name, c.Query)
+					}
+				}
+			}
+			if r.Calls > w.maxCalls {
+				t.Errorf("%s: %d calls, more than %d (%s)", w.name, r.Calls, w.maxCalls, strings.Join(ops, " "))
+			}
+			t.Logf("%s: %d calls (%s)", w.name, r.Calls, strings.Join(ops, " "))
+		}
+	}
+	// Reads outside a write: the third time, all prepared before.
+	for i := range 3 {
+		if i == 2 {
+			p.in.Count()
+		}
+		if _, err := p.Opportunity(ctx, admin, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Contacts(ctx, admin, []int64{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := p.in.Stop()
+	if r.Calls == 0 {
+		t.Fatal("the reads made no database call")
+	}
+	for _, c := range r.Log {
+		if c.Op == faultdb.OpPrepare || !c.Prepared {
+			t.Errorf("reads, a third time: %s %s (prepared before: %v)", c.Op, c.Query, c.Prepared)
+		}
+	}
 }

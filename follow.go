@@ -240,6 +240,57 @@ func stateRules(auth Authorizer, c *Change, st AccessState) []Rule {
 // ruleDiff returns the rules the changes remove and add, in net: changes of
 // one record in a row (each starting where the one before ended) compose.
 func ruleDiff(auth Authorizer, changes []Change) (remove, add []Rule) {
+	if !distinctSubjects(changes) {
+		return composedRuleDiff(auth, changes)
+	}
+	// Each change is about a record or user of its own, and the rules of
+	// two subjects never meet: each change's diff alone, in the order of
+	// the changes (what composedRuleDiff returns for them).
+	for i := range changes {
+		before := stateRules(auth, &changes[i], changes[i].Before)
+		after := stateRules(auth, &changes[i], changes[i].After)
+		for _, r := range after {
+			if !slices.Contains(before, r) {
+				add = append(add, r)
+			}
+		}
+		for _, r := range before {
+			if !slices.Contains(after, r) {
+				remove = append(remove, r)
+			}
+		}
+	}
+	return remove, add
+}
+
+// distinctSubjects reports whether no two changes are about the same record
+// or user.
+func distinctSubjects(changes []Change) bool {
+	if len(changes) < 2 {
+		return true
+	}
+	records := make(map[Ref]struct{}, len(changes))
+	users := make(map[string]struct{})
+	for i := range changes {
+		c := &changes[i]
+		if c.Entity == (Ref{}) {
+			if _, seen := users[c.User]; seen {
+				return false
+			}
+			users[c.User] = struct{}{}
+			continue
+		}
+		if _, seen := records[c.Entity]; seen {
+			return false
+		}
+		records[c.Entity] = struct{}{}
+	}
+	return true
+}
+
+// composedRuleDiff is ruleDiff for changes of which some are about the same
+// subject.
+func composedRuleDiff(auth Authorizer, changes []Change) (remove, add []Rule) {
 	removed := make(map[Rule]int)
 	for i := range changes {
 		for _, r := range stateRules(auth, &changes[i], changes[i].Before) {

@@ -40,12 +40,15 @@ func (s *Service) CreateOpportunity(ctx context.Context, actorID string, o Oppor
 	}
 	ref := OpportunityRef(o.ID)
 	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
-		if found, err := tx.Opportunities(ctx, []int64{o.ID}); err != nil {
-			return nil, Internal(err)
-		} else if len(found) > 0 {
+		// One look-up: the id is free, and the references exist.
+		found, err := existing(ctx, tx, []int64{o.ID}, referencedContacts(&o), referencedStages(&o))
+		if err != nil {
+			return nil, err
+		}
+		if len(found.opportunities) > 0 {
 			return nil, Errorf(ECONFLICT, "opportunity %d already exists", o.ID)
 		}
-		if err := s.checkOpportunityReferences(ctx, tx, &o); err != nil {
+		if err := s.checkOpportunityReferences(&o, found); err != nil {
 			return nil, err
 		}
 		if err := s.knownUsers("accessList", list); err != nil {
@@ -93,7 +96,11 @@ func (s *Service) UpdateOpportunity(ctx context.Context, actorID string, o Oppor
 		if o.Responsible == "" {
 			o.Responsible = stored.Responsible
 		}
-		if err := s.checkOpportunityReferences(ctx, tx, &o); err != nil {
+		found, err := existing(ctx, tx, nil, referencedContacts(&o), referencedStages(&o))
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkOpportunityReferences(&o, found); err != nil {
 			return nil, err
 		}
 		o.CreateBy, o.Created = stored.CreateBy, stored.Created
@@ -128,8 +135,23 @@ func (s *Service) DeleteOpportunity(ctx context.Context, actorID string, id int6
 	}
 	ref := OpportunityRef(id)
 	return s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
-		if _, err := s.editableOpportunity(ctx, tx, u, id, ActionDelete); err != nil {
+		// As editableOpportunity, without reading the row: only whether it
+		// is there.
+		notFound := Errorf(ENOTFOUND, "opportunity %d not found", id)
+		if ok, err := s.allowed(u, ref, ActionRead); err != nil {
 			return nil, err
+		} else if !ok {
+			return nil, notFound
+		}
+		if found, err := existing(ctx, tx, []int64{id}, nil, nil); err != nil {
+			return nil, err
+		} else if len(found.opportunities) == 0 {
+			return nil, notFound
+		}
+		if ok, err := s.allowed(u, ref, ActionDelete); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, Errorf(EFORBIDDEN, "you may not %s opportunity %d", ActionDelete, id)
 		}
 		return &Batch{Kind: EntryRecord, DeleteOpportunities: []int64{id},
 			Changes: []Change{{At: s.now(), Actor: u, Entity: ref, Before: s.auth.Access(ref), After: noAccess(ref)}}}, nil
@@ -152,35 +174,93 @@ func (s *Service) editableOpportunity(ctx context.Context, tx Reader, u string, 
 }
 
 // checkOpportunityReferences refuses a responsible user who is not known,
-// and a stage, main contact or member that does not exist.
-func (s *Service) checkOpportunityReferences(ctx context.Context, tx Reader, o *Opportunity) error {
+// and a stage, main contact or member that found does not hold.
+func (s *Service) checkOpportunityReferences(o *Opportunity, found foundIDs) error {
 	if err := s.knownUsers("responsibleid", []string{o.Responsible}); err != nil {
 		return err
 	}
-	if o.StageID != 0 {
-		if found, err := tx.Stages(ctx, []int64{o.StageID}); err != nil {
-			return Internal(err)
-		} else if len(found) == 0 {
-			return Errorf(EINVALID, "stageid: stage %d does not exist", o.StageID)
-		}
+	if o.StageID != 0 && !found.has(found.stages, o.StageID) {
+		return Errorf(EINVALID, "stageid: stage %d does not exist", o.StageID)
 	}
-	ids := o.Members
-	if o.ContactID != 0 {
-		ids = append([]int64{o.ContactID}, ids...)
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	found, err := tx.Contacts(ctx, ids)
-	if err != nil {
-		return Internal(err)
-	}
-	for _, id := range ids {
-		if _, ok := slices.BinarySearchFunc(found, id, func(c Contact, id int64) int { return compareInt(c.ID, id) }); !ok {
+	for _, id := range referencedContacts(o) {
+		if !found.has(found.contacts, id) {
 			return Errorf(EINVALID, "contact %d does not exist", id)
 		}
 	}
 	return nil
+}
+
+// referencedContacts are an opportunity's main contact and members, in
+// that order; referencedStages its stage, if any.
+func referencedContacts(o *Opportunity) []int64 {
+	ids := o.Members
+	if o.ContactID != 0 {
+		ids = append([]int64{o.ContactID}, ids...)
+	}
+	return ids
+}
+
+func referencedStages(o *Opportunity) []int64 {
+	if o.StageID == 0 {
+		return nil
+	}
+	return []int64{o.StageID}
+}
+
+// foundIDs are the ids a write looked up that exist, ascending by table.
+type foundIDs struct{ opportunities, contacts, stages []int64 }
+
+func (foundIDs) has(ids []int64, id int64) bool {
+	_, ok := slices.BinarySearch(ids, id)
+	return ok
+}
+
+// existenceReader is a Reader that tells which records exist without
+// reading them (the storage package's readers do, in one query).
+type existenceReader interface {
+	ExistingIDs(ctx context.Context, opportunities, contacts, stages []int64) (opps, cons, stgs []int64, err error)
+}
+
+// existing looks up which of the ids exist: through the reader's
+// ExistingIDs where it has one, else by reading the records. Errors are
+// EINTERNAL.
+func existing(ctx context.Context, tx Reader, opportunities, contacts, stages []int64) (foundIDs, error) {
+	var f foundIDs
+	if er, ok := tx.(existenceReader); ok {
+		var err error
+		if f.opportunities, f.contacts, f.stages, err = er.ExistingIDs(ctx, opportunities, contacts, stages); err != nil {
+			return f, Internal(err)
+		}
+		return f, nil
+	}
+	if len(opportunities) > 0 {
+		found, err := tx.Opportunities(ctx, opportunities)
+		if err != nil {
+			return f, Internal(err)
+		}
+		for _, o := range found {
+			f.opportunities = append(f.opportunities, o.ID)
+		}
+	}
+	if len(contacts) > 0 {
+		found, err := tx.Contacts(ctx, contacts)
+		if err != nil {
+			return f, Internal(err)
+		}
+		for _, c := range found {
+			f.contacts = append(f.contacts, c.ID)
+		}
+	}
+	if len(stages) > 0 {
+		found, err := tx.Stages(ctx, stages)
+		if err != nil {
+			return f, Internal(err)
+		}
+		for _, st := range found {
+			f.stages = append(f.stages, st.ID)
+		}
+	}
+	return f, nil
 }
 
 // normalizeOpportunity checks the fields a host sets and puts them in
@@ -233,14 +313,4 @@ func noAccess(ref Ref) AccessState {
 		return AccessState{IsPrivate: true, ShareType: ShareNone}
 	}
 	return AccessState{IsPrivate: true}
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

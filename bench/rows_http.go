@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/bench/dataset"
 	"github.com/crmaccess/crmaccess/httpadapter"
 )
@@ -56,20 +57,84 @@ func loopbackClient(conns int) *http.Client {
 // first.
 func (h *harness) httpPut() error {
 	g := h.large()
-	srv, err := loopbackServer(httpadapter.New(g.svc, bearerAuth, &httpadapter.Options{Logger: quietLogger}))
+	r, err := h.putLoad(g.svc, g.fx)
 	if err != nil {
-		return err
+		return fmt.Errorf("row 7: %w", err)
+	}
+	rate, p99 := median(r.rates), median(r.p99s)
+	h.add(result{row: "7", what: fmt.Sprintf("HTTP PUT opportunity access, %d concurrent clients on loopback, %s grants: throughput", h.cfg.httpClients, count(g.n)),
+		unit: unitPerSecond, crm: val(rate), base: text("—"), target: "≥ 2,000/s", met: yes(rate >= 2000)})
+	h.add(result{row: "7", what: "… p99 latency", unit: unitSeconds, crm: val(p99), base: text("—"),
+		target: "≤ 25 ms", met: yes(p99 <= 25e-3)})
+	h.note("row 7: medians of %d runs of at most %s and %s requests each (%s requests in all, every one a change committed), served by httpadapter on 127.0.0.1 in this process; each client is the creator of its %d opportunities and toggles their accessList",
+		h.cfg.httpRuns, h.cfg.httpWindow, group(float64(h.cfg.httpMaxRequests)), group(float64(r.sent)), putPerClient)
+	return nil
+}
+
+// httpPutShared is row 7 on the shared databases, SQLite and PostgreSQL
+// side by side: the same load served by an instance opened on each, with
+// the default Options (following the log), as rows 9 to 15 open them.
+func (h *harness) httpPutShared() error {
+	rs, err := onEach(h, func(d *sharedDB) (putResult, error) {
+		load := loadAverage()
+		in, err := openInstance(h.ctx, d.args, 0)
+		if err != nil {
+			return putResult{}, err
+		}
+		defer in.close()
+		r, err := h.putLoad(in.svc, d.g.fx)
+		r.load = load
+		return r, err
+	})
+	if err != nil {
+		return fmt.Errorf("row 7 on the shared databases: %w", err)
+	}
+	h.addSide(sideResult{row: "7", what: fmt.Sprintf("HTTP PUT opportunity access, %d concurrent clients on loopback, %s grants: throughput (an instance of its own on each database)", h.cfg.httpClients, count(h.large().n)),
+		unit: unitPerSecond, on: sideFigures(rs, func(r *putResult) figure { return val(median(r.rates)) }),
+		target: [2]string{"≥ 5,000/s", "≥ 2,500/s"},
+		met:    sideMet(rs, func(i int, r *putResult) bool { return median(r.rates) >= [2]float64{5000, 2500}[i] })})
+	var p99Met [2]string // SQLite's target only
+	if rs[0] != nil {
+		p99Met[0] = yes(median(rs[0].p99s) <= 10e-3)
+	}
+	h.addSide(sideResult{row: "7", what: "… p99 latency", unit: unitSeconds,
+		on:     sideFigures(rs, func(r *putResult) figure { return val(median(r.p99s)) }),
+		target: [2]string{"≤ 10 ms", "—"}, met: p99Met})
+	for i, d := range databases {
+		if r := rs[i]; r != nil {
+			h.note("row 7, %s: medians of %d runs of at most %s and %s requests each (%s requests in all), served by httpadapter on 127.0.0.1 in this process from an instance opened on the shared database (default Options); load average %s at the start",
+				d, h.cfg.httpRuns, h.cfg.httpWindow, group(float64(h.cfg.httpMaxRequests)), group(float64(r.sent)), r.load)
+		}
+	}
+	return nil
+}
+
+// putPerClient is how many opportunities each client of row 7 toggles.
+const putPerClient = 32
+
+// putResult is row 7's load on one service: each run's rate and p99.
+type putResult struct {
+	rates, p99s []float64
+	sent        int
+	load        string
+}
+
+// putLoad serves svc over loopback and runs row 7's load on it.
+func (h *harness) putLoad(svc *crmaccess.Service, fx *crmaccess.DataSet) (putResult, error) {
+	var out putResult
+	srv, err := loopbackServer(httpadapter.New(svc, bearerAuth, &httpadapter.Options{Logger: quietLogger}))
+	if err != nil {
+		return out, err
 	}
 	defer srv.Close()
 	clients := h.cfg.httpClients
 	client := loopbackClient(clients)
 	defer client.CloseIdleConnections()
 
-	const perClient = 32
-	targets := changeTargets(g.fx, clients*perClient)
+	targets := changeTargets(fx, clients*putPerClient)
 	for _, o := range targets { // every target private with listA
-		if _, err := g.svc.SetOpportunityAccess(h.ctx, o.CreateBy, o.ID, true, listA); err != nil {
-			return err
+		if _, err := svc.SetOpportunityAccess(h.ctx, o.CreateBy, o.ID, true, listA); err != nil {
+			return out, err
 		}
 	}
 	bodies := [2][]byte{}
@@ -78,8 +143,6 @@ func (h *harness) httpPut() error {
 	}
 	state := make([]int, len(targets)) // the next body of each target
 
-	var rates, p99s []float64
-	var sent int
 	for range h.cfg.httpRuns {
 		var budget atomic.Int64
 		budget.Store(int64(h.cfg.httpMaxRequests))
@@ -92,11 +155,11 @@ func (h *harness) httpPut() error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				mine := targets[c*perClient : (c+1)*perClient]
+				mine := targets[c*putPerClient : (c+1)*putPerClient]
 				for i := 0; time.Now().Before(deadline) && budget.Add(-1) >= 0; i++ {
 					j := i % len(mine)
 					o := mine[j]
-					k := c*perClient + j
+					k := c*putPerClient + j
 					url := fmt.Sprintf("%s%s/opportunity/%d/access", srv.URL, httpadapter.DefaultPrefix, o.ID)
 					t := time.Now()
 					if err := put(h.ctx, client, url, o.CreateBy, bodies[state[k]]); err != nil {
@@ -111,24 +174,17 @@ func (h *harness) httpPut() error {
 		wg.Wait()
 		elapsed := time.Since(start)
 		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("row 7: %w", err)
+			return out, err
 		}
 		var all []time.Duration
 		for _, l := range lat {
 			all = append(all, l...)
 		}
-		sent += len(all)
-		rates = append(rates, float64(len(all))/elapsed.Seconds())
-		p99s = append(p99s, seconds(percentile(all, 0.99)))
+		out.sent += len(all)
+		out.rates = append(out.rates, float64(len(all))/elapsed.Seconds())
+		out.p99s = append(out.p99s, seconds(percentile(all, 0.99)))
 	}
-	rate, p99 := median(rates), median(p99s)
-	h.add(result{row: "7", what: fmt.Sprintf("HTTP PUT opportunity access, %d concurrent clients on loopback, %s grants: throughput", clients, count(g.n)),
-		unit: unitPerSecond, crm: val(rate), base: text("—"), target: "≥ 2,000/s", met: yes(rate >= 2000)})
-	h.add(result{row: "7", what: "… p99 latency", unit: unitSeconds, crm: val(p99), base: text("—"),
-		target: "≤ 25 ms", met: yes(p99 <= 25e-3)})
-	h.note("row 7: medians of %d runs of at most %s and %s requests each (%s requests in all, every one a change committed), served by httpadapter on 127.0.0.1 in this process; each client is the creator of its %d opportunities and toggles their accessList",
-		h.cfg.httpRuns, h.cfg.httpWindow, group(float64(h.cfg.httpMaxRequests)), group(float64(sent)), perClient)
-	return nil
+	return out, nil
 }
 
 // put sends one PUT with a JSON body and reads the whole answer, which must

@@ -211,8 +211,7 @@ func (g *Engine) UserStatus(user string) crmaccess.UserStatus {
 }
 
 // ListedOn returns the records whose list (accessList, managerList) holds
-// user, ascending by kind then id. It scans every record: a few
-// milliseconds at a million grants.
+// user, ascending by kind then id, from a per-user index of the lists.
 func (g *Engine) ListedOn(user string) []crmaccess.Ref {
 	x := g.x.Load()
 	uid := x.lookup(user)

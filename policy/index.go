@@ -72,10 +72,15 @@ type index struct {
 
 	// tally counts the records lines grant each user (tally.go).
 	tally tallies
+
+	// listed holds, for each interned user, the records whose list names
+	// it: ListedOn reads it instead of scanning every record. Changed by
+	// writers under lockAll; read under every shard's read lock.
+	listed map[uint32]map[recordKey]struct{}
 }
 
 func newIndex() *index {
-	x := &index{}
+	x := &index{listed: map[uint32]map[recordKey]struct{}{}}
 	x.roles.Store(&map[uint32]uint8{})
 	for i := range x.shards {
 		x.shards[i].sparse = map[recordKey]record{}
@@ -164,6 +169,7 @@ func (x *index) add(e entry) {
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
 	if !found {
 		x.refs[e.link.user]++
+		x.list(e, true)
 	}
 	switch {
 	case found:
@@ -192,7 +198,27 @@ func (x *index) remove(e entry) {
 	i, found := slices.BinarySearchFunc(links, e.link, cmpLink)
 	if found {
 		x.refs[e.link.user]--
+		x.list(e, false)
 		s.set(e.key, slices.Delete(slices.Clone(links), i, i+1))
+	}
+}
+
+// list keeps listed in step with a record's link being added or removed.
+func (x *index) list(e entry, add bool) {
+	if e.link.typ != linkList || e.link.user < firstUserID {
+		return
+	}
+	recs := x.listed[e.link.user]
+	switch {
+	case add && recs == nil:
+		x.listed[e.link.user] = map[recordKey]struct{}{e.key: {}}
+	case add:
+		recs[e.key] = struct{}{}
+	default:
+		delete(recs, e.key)
+		if len(recs) == 0 {
+			delete(x.listed, e.link.user)
+		}
 	}
 }
 
@@ -233,29 +259,18 @@ func (x *index) match(k recordKey, uid uint32) matched {
 
 // listedOn returns the records whose list holds user uid, in no order.
 func (x *index) listedOn(uid uint32) []crmaccess.Ref {
-	var out []crmaccess.Ref
-	want := link{typ: linkList, user: uid}
-	for si := range x.shards {
-		s := &x.shards[si]
-		s.mu.RLock()
-		for kind := range s.dense {
-			for i := range s.dense[kind] {
-				r := &s.dense[kind][i]
-				if r.n == 0 {
-					continue
-				}
-				k := recordKey{kind: uint8(kind), id: int64(i)*shardCount + int64(si)}
-				if _, found := slices.BinarySearchFunc(s.links(k, r), want, cmpLink); found {
-					out = append(out, k.ref())
-				}
-			}
+	for i := range x.shards {
+		x.shards[i].mu.RLock()
+	}
+	defer func() {
+		for i := range x.shards {
+			x.shards[i].mu.RUnlock()
 		}
-		for k, r := range s.sparse {
-			if _, found := slices.BinarySearchFunc(s.links(k, &r), want, cmpLink); found {
-				out = append(out, k.ref())
-			}
-		}
-		s.mu.RUnlock()
+	}()
+	recs := x.listed[uid]
+	out := make([]crmaccess.Ref, 0, len(recs))
+	for k := range recs {
+		out = append(out, k.ref())
 	}
 	return out
 }

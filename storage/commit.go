@@ -29,8 +29,8 @@ func emptyBatch(b *crmaccess.Batch) bool {
 
 // write runs the parts of b in order: emptiness check, records, privacy
 // updates, removed rules, added rules, change records.
-func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos int64) error {
-	steps := []func(context.Context, *sql.Tx, *crmaccess.Batch) error{
+func (s *Store) write(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos int64) error {
+	steps := []func(context.Context, *wtx, *crmaccess.Batch) error{
 		s.requireEmpty,
 		s.insertUsers,
 		s.insertStages,
@@ -59,7 +59,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos i
 	return s.appendLog(ctx, tx, b, pos)
 }
 
-func (s *Store) requireEmpty(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) requireEmpty(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	if !b.RequireEmpty {
 		return nil
 	}
@@ -95,7 +95,7 @@ func (s *Store) requireEmpty(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch
 	return nil
 }
 
-func (s *Store) insertUsers(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) insertUsers(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	m := multiRow{head: `INSERT INTO ` + s.t.users + ` (id, display_name, title, avatar_small, profile_url, status) VALUES `,
 		row: "(?, ?, ?, ?, ?, ?)", rowVars: 6}
 	return s.execChunks(ctx, tx, m, nil, len(b.Users), func(args []any, i int) []any {
@@ -104,7 +104,7 @@ func (s *Store) insertUsers(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch)
 	}, nil)
 }
 
-func (s *Store) insertStages(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) insertStages(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	m := multiRow{head: `INSERT INTO ` + s.t.stages +
 		` (id, title, description, color, sort_order, success_probability, stage_type) VALUES `,
 		row: "(?, ?, ?, ?, ?, ?, ?)", rowVars: 7}
@@ -121,7 +121,7 @@ type tagRow struct {
 	tag      string
 }
 
-func (s *Store) insertContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) insertContacts(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	m := multiRow{head: `INSERT INTO ` + s.t.contacts + ` (id, is_company, company_name, first_name, last_name, title,
 		company_id, about, contact_stage, contact_type, created_sec, created_nsec, create_by, share_type) VALUES `,
 		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 14}
@@ -144,7 +144,7 @@ func (s *Store) insertContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Bat
 // memberRow is one row of the member table.
 type memberRow struct{ opportunityID, contactID int64 }
 
-func (s *Store) insertOpportunities(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) insertOpportunities(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	m := multiRow{head: `INSERT INTO ` + s.t.opportunities + ` (id, title, description, create_by, responsible,
 		contact_id, stage_id, success_probability, expected_close_sec, expected_close_nsec, created_sec, created_nsec,
 		is_private) VALUES `,
@@ -171,7 +171,7 @@ func (s *Store) insertOpportunities(ctx context.Context, tx *sql.Tx, b *crmacces
 	return s.insertTags(ctx, tx, s.t.opportunityTags, "opportunity_id", tags)
 }
 
-func (s *Store) updateOpportunityPrivacy(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) updateOpportunityPrivacy(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	values := make(map[int64]bool, len(b.OpportunityPrivacy))
 	for _, p := range b.OpportunityPrivacy {
 		values[p.ID] = p.IsPrivate // the last update of an id wins
@@ -179,7 +179,7 @@ func (s *Store) updateOpportunityPrivacy(ctx context.Context, tx *sql.Tx, b *crm
 	return updateGrouped(ctx, s, tx, s.t.opportunities, "is_private", "opportunity", values)
 }
 
-func (s *Store) updateContactShares(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) updateContactShares(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	values := make(map[int64]int64, len(b.ContactShares))
 	for _, c := range b.ContactShares {
 		values[c.ID] = int64(c.ShareType) // the last update of an id wins
@@ -190,7 +190,7 @@ func (s *Store) updateContactShares(ctx context.Context, tx *sql.Tx, b *crmacces
 // updateGrouped sets column to values[id] for every id: one UPDATE … WHERE
 // id IN (…) per value and chunk of ids. An id that matches no row is
 // ECONFLICT (SQLite and PostgreSQL count matched rows, changed or not).
-func updateGrouped[V comparable](ctx context.Context, s *Store, tx *sql.Tx, table, column, kind string, values map[int64]V) error {
+func updateGrouped[V comparable](ctx context.Context, s *Store, tx *wtx, table, column, kind string, values map[int64]V) error {
 	// Ascending ids, grouped in order of their first id: concurrent
 	// writers lock rows in the same order.
 	all := make([]int64, 0, len(values))
@@ -228,7 +228,7 @@ func updateGrouped[V comparable](ctx context.Context, s *Store, tx *sql.Tx, tabl
 
 // missing returns the ECONFLICT error that names the first of ids that
 // table does not hold.
-func (s *Store) missing(ctx context.Context, tx *sql.Tx, table, kind string, ids []int64) error {
+func (s *Store) missing(ctx context.Context, tx *wtx, table, kind string, ids []int64) error {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -254,7 +254,7 @@ func (s *Store) missing(ctx context.Context, tx *sql.Tx, table, kind string, ids
 
 // Rules are stored as gorm-adapter lines: (ptype, v0, v1, '', '', '', '').
 
-func (s *Store) removeRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) removeRules(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	// Row values against a VALUES list: SQLite (3.15+) needs a subquery on
 	// the right of a row-value IN, and PostgreSQL takes the same form.
 	m := multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE (ptype, v0, v1, v2, v3, v4, v5) IN (VALUES `,
@@ -277,7 +277,7 @@ func (s *Store) removeRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch)
 	return nil
 }
 
-func (s *Store) addRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) addRules(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	m := multiRow{head: `INSERT INTO ` + s.t.rules + ` (ptype, v0, v1, v2, v3, v4, v5) VALUES `,
 		row: "(?, ?, ?, '', '', '', '')", rowVars: 3}
 	return s.execChunks(ctx, tx, m, nil, len(b.AddRules), func(args []any, i int) []any {
@@ -288,7 +288,7 @@ func (s *Store) addRules(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) er
 
 // countRecords adds the batch's new records to the counts and takes its
 // deleted ones away (a deletion of a missing id failed the batch before).
-func (s *Store) countRecords(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) countRecords(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	for kind, delta := range map[crmaccess.Kind]int{
 		crmaccess.KindOpportunity: len(b.Opportunities) - len(distinctArgs(b.DeleteOpportunities)),
 		crmaccess.KindContact:     len(b.Contacts) - len(distinctArgs(b.DeleteContacts)),
@@ -305,7 +305,7 @@ func (s *Store) countRecords(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch
 
 // appendLog appends the batch's entry to the log at pos, and its change
 // records tied to it.
-func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, pos int64) error {
+func (s *Store) appendLog(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos int64) error {
 	at := b.At
 	if at.IsZero() {
 		at = time.Now()
@@ -315,18 +315,26 @@ func (s *Store) appendLog(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch, p
 		pos, sec, nsec, string(b.Kind), len(b.Changes)); err != nil {
 		return err
 	}
-	m := multiRow{head: `INSERT INTO ` + s.t.changes + ` (log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
+	return s.execChunks(ctx, tx, changeRows(s), nil, len(b.Changes), func(args []any, i int) []any {
+		return changeArgs(args, &b.Changes[i], pos)
+	}, nil)
+}
+
+// changeRows is the multi-row INSERT of change records; changeArgs appends
+// the variables of one.
+func changeRows(s *Store) multiRow {
+	return multiRow{head: `INSERT INTO ` + s.t.changes + ` (log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
 		before_private, before_share, before_list, before_admin, before_creator, before_responsible,
 		after_private, after_share, after_list, after_admin, after_creator, after_responsible,
 		before_status, after_status) VALUES `,
 		row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rowVars: 21}
-	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
-		c := &b.Changes[i]
-		sec, nsec := unixParts(c.At)
-		return append(args, pos, sec, nsec, c.Actor, string(c.Entity.Kind), c.Entity.ID, c.User,
-			c.Before.IsPrivate, int64(c.Before.ShareType), encodeList(c.Before.List), c.Before.Admin,
-			c.Before.Creator, c.Before.Responsible,
-			c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin,
-			c.After.Creator, c.After.Responsible, string(c.Before.Status), string(c.After.Status))
-	}, nil)
+}
+
+func changeArgs(args []any, c *crmaccess.Change, pos int64) []any {
+	sec, nsec := unixParts(c.At)
+	return append(args, pos, sec, nsec, c.Actor, string(c.Entity.Kind), c.Entity.ID, c.User,
+		c.Before.IsPrivate, int64(c.Before.ShareType), encodeList(c.Before.List), c.Before.Admin,
+		c.Before.Creator, c.Before.Responsible,
+		c.After.IsPrivate, int64(c.After.ShareType), encodeList(c.After.List), c.After.Admin,
+		c.After.Creator, c.After.Responsible, string(c.Before.Status), string(c.After.Status))
 }

@@ -110,7 +110,7 @@ func baseline(ctx context.Context, s *Store, gtx *gorm.DB) error {
 	if err != nil {
 		return err
 	}
-	return s.appendLog(ctx, tx, &crmaccess.Batch{Kind: crmaccess.EntryBaseline, At: now, Changes: changes}, head+1)
+	return s.appendLog(ctx, s.newWtx(tx, false), &crmaccess.Batch{Kind: crmaccess.EntryBaseline, At: now, Changes: changes}, head+1)
 }
 
 // storedAccess reads the access of every record and user from the rules,

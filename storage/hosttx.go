@@ -61,7 +61,7 @@ func (t *txStore) Update(ctx context.Context, build func(context.Context, crmacc
 	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT crmaccess_write`); err != nil {
 		return 0, t.s.translate(ctx, err)
 	}
-	pos, _, err := t.s.buildAndWrite(ctx, t.tx, build)
+	pos, _, err := t.s.buildAndWrite(ctx, t.s.newWtx(t.tx, false), build)
 	if err != nil {
 		if _, rbErr := t.tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT crmaccess_write`); rbErr != nil {
 			return 0, crmaccess.Internal(rbErr)

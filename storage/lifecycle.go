@@ -14,7 +14,7 @@ import (
 
 // updateUsers replaces existing users' fields and status; one that does
 // not exist is ECONFLICT.
-func (s *Store) updateUsers(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) updateUsers(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	for i := range b.UpdateUsers {
 		u := &b.UpdateUsers[i]
 		res, err := tx.ExecContext(ctx, s.d.bind(`UPDATE `+s.t.users+` SET display_name = ?, title = ?, avatar_small = ?,
@@ -33,7 +33,7 @@ func (s *Store) updateUsers(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch)
 
 // updateContacts replaces the fields and tags of existing contacts; a
 // contact that does not exist is ECONFLICT.
-func (s *Store) updateContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) updateContacts(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	if len(b.UpdateContacts) == 0 {
 		return nil
 	}
@@ -67,7 +67,7 @@ func (s *Store) updateContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Bat
 // updateOpportunities replaces the fields, members and tags of existing
 // opportunities (not their creator, creation time or privacy); one that
 // does not exist is ECONFLICT.
-func (s *Store) updateOpportunities(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) updateOpportunities(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	if len(b.UpdateOpportunities) == 0 {
 		return nil
 	}
@@ -109,7 +109,7 @@ func (s *Store) updateOpportunities(ctx context.Context, tx *sql.Tx, b *crmacces
 
 // updateStages replaces existing stages; one that does not exist is
 // ECONFLICT.
-func (s *Store) updateStages(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) updateStages(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	for i := range b.UpdateStages {
 		st := &b.UpdateStages[i]
 		res, err := tx.ExecContext(ctx, s.d.bind(`UPDATE `+s.t.stages+` SET title = ?, description = ?, color = ?,
@@ -123,7 +123,7 @@ func (s *Store) updateStages(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch
 }
 
 // deleteOpportunities deletes opportunities with their members and tags.
-func (s *Store) deleteOpportunities(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) deleteOpportunities(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	ids := distinctArgs(b.DeleteOpportunities)
 	if len(ids) == 0 {
 		return nil
@@ -141,7 +141,7 @@ func (s *Store) deleteOpportunities(ctx context.Context, tx *sql.Tx, b *crmacces
 
 // deleteContacts deletes contacts with their tags: their persons lose
 // their company, and opportunities lose them as main contact and member.
-func (s *Store) deleteContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) deleteContacts(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	ids := distinctArgs(b.DeleteContacts)
 	if len(ids) == 0 {
 		return nil
@@ -164,7 +164,7 @@ func (s *Store) deleteContacts(ctx context.Context, tx *sql.Tx, b *crmaccess.Bat
 }
 
 // deleteStages deletes stages; the Service refuses one in use first.
-func (s *Store) deleteStages(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch) error {
+func (s *Store) deleteStages(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	ids := distinctArgs(b.DeleteStages)
 	if len(ids) == 0 {
 		return nil
@@ -176,7 +176,7 @@ func (s *Store) deleteStages(ctx context.Context, tx *sql.Tx, b *crmaccess.Batch
 
 // deleteByIDs deletes the rows of table whose column is one of ids; with
 // missing set, fewer rows than ids is missing(how many fewer).
-func (s *Store) deleteByIDs(ctx context.Context, tx *sql.Tx, table, column string, ids []any, missing func(int64) error) error {
+func (s *Store) deleteByIDs(ctx context.Context, tx *wtx, table, column string, ids []any, missing func(int64) error) error {
 	m := multiRow{head: `DELETE FROM ` + table + ` WHERE ` + column + ` IN (`, row: "?", tail: ")", rowVars: 1}
 	var deleted int64
 	err := s.execChunks(ctx, tx, m, nil, len(ids), func(args []any, i int) []any {
@@ -192,7 +192,7 @@ func (s *Store) deleteByIDs(ctx context.Context, tx *sql.Tx, table, column strin
 }
 
 // setByIDs sets column to 0 in the rows of table whose column is one of ids.
-func (s *Store) setByIDs(ctx context.Context, tx *sql.Tx, table, column string, ids []any) error {
+func (s *Store) setByIDs(ctx context.Context, tx *wtx, table, column string, ids []any) error {
 	m := multiRow{head: `UPDATE ` + table + ` SET ` + column + ` = 0 WHERE ` + column + ` IN (`, row: "?", tail: ")", rowVars: 1}
 	return s.execChunks(ctx, tx, m, nil, len(ids), func(args []any, i int) []any {
 		return append(args, ids[i])
@@ -225,7 +225,7 @@ func memberRows(o *crmaccess.Opportunity) []memberRow {
 	return out
 }
 
-func (s *Store) insertMembers(ctx context.Context, tx *sql.Tx, members []memberRow) error {
+func (s *Store) insertMembers(ctx context.Context, tx *wtx, members []memberRow) error {
 	m := multiRow{head: `INSERT INTO ` + s.t.members + ` (opportunity_id, contact_id) VALUES `, row: "(?, ?)", rowVars: 2}
 	return s.execChunks(ctx, tx, m, nil, len(members), func(args []any, i int) []any {
 		return append(args, members[i].opportunityID, members[i].contactID)
@@ -234,7 +234,7 @@ func (s *Store) insertMembers(ctx context.Context, tx *sql.Tx, members []memberR
 
 // insertTags inserts tag rows into a tag table whose record column is
 // column.
-func (s *Store) insertTags(ctx context.Context, tx *sql.Tx, table, column string, tags []tagRow) error {
+func (s *Store) insertTags(ctx context.Context, tx *wtx, table, column string, tags []tagRow) error {
 	m := multiRow{head: `INSERT INTO ` + table + ` (` + column + `, pos, tag, tag_key) VALUES `, row: "(?, ?, ?, ?)", rowVars: 4}
 	return s.execChunks(ctx, tx, m, nil, len(tags), func(args []any, i int) []any {
 		t := &tags[i]

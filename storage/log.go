@@ -29,7 +29,11 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 	if err != nil {
 		return 0, s.translate(ctx, err)
 	}
-	pos, b, err := s.buildAndWrite(ctx, tx, build)
+	if s.stmts != nil {
+		// Once the transaction has ended, whatever its outcome.
+		defer s.stmts.prepare(ctx, s.db)
+	}
+	pos, b, err := s.buildAndWrite(ctx, s.newWtx(tx, true), build)
 	if err != nil || b == nil {
 		_ = tx.Rollback() // the error that matters is err
 		if err != nil {
@@ -50,15 +54,18 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 // buildAndWrite is Update's transaction up to the commit. It returns the
 // position written, or the head and a nil batch when there is nothing to
 // write.
-func (s *Store) buildAndWrite(ctx context.Context, tx *sql.Tx, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
+func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
 	if s.d.postgres() {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.t.log)); err != nil {
 			return 0, nil, err
 		}
-	} else if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
-		// SQLite: take the write lock before reading, in case the caller's
-		// database begins deferred transactions (Open's begin immediate).
-		return 0, nil, err
+	} else if !s.immediate {
+		// SQLite: take the write lock before reading, since the caller's
+		// database may begin deferred transactions (Open's begin
+		// immediate: BEGIN took it).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
+			return 0, nil, err
+		}
 	}
 	head, err := s.head(ctx, tx)
 	if err != nil {
@@ -72,6 +79,14 @@ func (s *Store) buildAndWrite(ctx context.Context, tx *sql.Tx, build func(contex
 		return head, nil, nil
 	}
 	pos := head + 1
+	if s.fitsOneStatement(b) {
+		// PostgreSQL: the whole write, with its notification, in one
+		// round trip (onestatement.go).
+		if err := s.writeOneStatement(ctx, tx, b, pos); err != nil {
+			return 0, nil, err
+		}
+		return pos, b, nil
+	}
 	if err := s.write(ctx, tx, b, pos); err != nil {
 		return 0, nil, err
 	}
@@ -94,7 +109,7 @@ func (s *Store) head(ctx context.Context, q queryer) (int64, error) {
 // Log calls fn with every log entry after position after, whole and in
 // order; see crmaccess.Reader. Errors: fn's as they are, EINTERNAL.
 func (s *Store) Log(ctx context.Context, after int64, fn func(*crmaccess.LogEntry) error) error {
-	return reader{s, s.db}.Log(ctx, after, fn)
+	return reader{s, s.reads()}.Log(ctx, after, fn)
 }
 
 // Log reads the entries after position after: their log rows first, then

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/crmaccess/crmaccess"
@@ -33,23 +34,23 @@ var _ crmaccess.Reader = reader{}
 // Opportunity returns one opportunity with its Members (ascending) and an
 // empty AccessList; see reader.Opportunity.
 func (s *Store) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportunity, error) {
-	return reader{s, s.db}.Opportunity(ctx, id)
+	return reader{s, s.reads()}.Opportunity(ctx, id)
 }
 
 // Opportunities returns the opportunities of ids that exist; see
 // reader.Opportunities.
 func (s *Store) Opportunities(ctx context.Context, ids []int64) ([]crmaccess.Opportunity, error) {
-	return reader{s, s.db}.Opportunities(ctx, ids)
+	return reader{s, s.reads()}.Opportunities(ctx, ids)
 }
 
 // Contacts returns the contacts of ids that exist; see reader.Contacts.
 func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
-	return reader{s, s.db}.Contacts(ctx, ids)
+	return reader{s, s.reads()}.Contacts(ctx, ids)
 }
 
 // FindContacts returns every contact f matches; see reader.FindContacts.
 func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
-	return reader{s, s.db}.FindContacts(ctx, f)
+	return reader{s, s.reads()}.FindContacts(ctx, f)
 }
 
 // Opportunity returns one opportunity with its Members (ascending) and an
@@ -346,7 +347,7 @@ func (r reader) loadTags(ctx context.Context, contacts []crmaccess.Contact) erro
 
 // Users returns the users of ids that exist; see reader.Users.
 func (s *Store) Users(ctx context.Context, ids []string) ([]crmaccess.User, error) {
-	return reader{s, s.db}.Users(ctx, ids)
+	return reader{s, s.reads()}.Users(ctx, ids)
 }
 
 // Users returns the users of ids that exist, each once, in ascending id
@@ -374,13 +375,13 @@ func (r reader) Users(ctx context.Context, ids []string) ([]crmaccess.User, erro
 
 // Stages returns the stages of ids that exist; see reader.Stages.
 func (s *Store) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, error) {
-	return reader{s, s.db}.Stages(ctx, ids)
+	return reader{s, s.reads()}.Stages(ctx, ids)
 }
 
 // StageInUse reports whether an opportunity is at the stage; see
 // reader.StageInUse.
 func (s *Store) StageInUse(ctx context.Context, id int64) (bool, error) {
-	return reader{s, s.db}.StageInUse(ctx, id)
+	return reader{s, s.reads()}.StageInUse(ctx, id)
 }
 
 // StageInUse reports whether an opportunity is at stage id. Errors are
@@ -507,8 +508,29 @@ func encodeList(list []string) string {
 	if len(list) == 0 {
 		return "[]"
 	}
-	b, _ := json.Marshal(list) // a []string always marshals
-	return string(b)
+	// Lists are of GUIDs: written by hand when no entry needs escaping
+	// (the bytes json.Marshal writes), by encoding/json otherwise.
+	n := 1
+	for _, s := range list {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				b, _ := json.Marshal(list) // a []string always marshals
+				return string(b)
+			}
+		}
+		n += len(s) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, s...)
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
 }
 
 func decodeList(s string) ([]string, error) {
@@ -533,4 +555,55 @@ func distinctArgs[T int64 | string](ids []T) []any {
 		}
 	}
 	return out
+}
+
+// ExistingIDs returns which of the ids are stored, each list ascending and
+// each id once: opportunities, contacts and stages, looked up together in
+// one query (a write checks its references with it without reading the
+// rows). Errors are EINTERNAL.
+func (r reader) ExistingIDs(ctx context.Context, opportunities, contacts, stages []int64) (opps, cons, stgs []int64, err error) {
+	lists := [3][]any{distinctArgs(opportunities), distinctArgs(contacts), distinctArgs(stages)}
+	tables := [3]string{r.s.t.opportunities, r.s.t.contacts, r.s.t.stages}
+	var found [3][]int64
+	scan := func(rows *sql.Rows) error {
+		var which int
+		var id int64
+		if err := rows.Scan(&which, &id); err != nil {
+			return err
+		}
+		if which < 0 || which > 2 {
+			return fmt.Errorf("storage: existence query answered table %d", which)
+		}
+		found[which] = append(found[which], id)
+		return nil
+	}
+	if n := len(lists[0]) + len(lists[1]) + len(lists[2]); n <= statementRows {
+		// One query: SELECT 0, id … UNION ALL SELECT 1, id … .
+		var parts []string
+		var args []any
+		for i, ids := range lists {
+			if len(ids) == 0 {
+				continue
+			}
+			parts = append(parts, `SELECT `+strconv.Itoa(i)+`, id FROM `+tables[i]+` WHERE id IN (`+placeholders(len(ids))+`)`)
+			args = append(args, ids...)
+		}
+		if len(parts) > 0 {
+			err = queryEach(ctx, r.q, r.s.d.bind(strings.Join(parts, ` UNION ALL `)), args, scan)
+		}
+	} else {
+		for i, ids := range lists {
+			m := multiRow{head: `SELECT ` + strconv.Itoa(i) + `, id FROM ` + tables[i] + ` WHERE id IN (`, row: "?", tail: ")", rowVars: 1}
+			if err = r.s.queryChunks(ctx, r.q, m, nil, ids, scan); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, nil, nil, r.s.translate(ctx, err)
+	}
+	for i := range found {
+		slices.Sort(found[i])
+	}
+	return found[0], found[1], found[2], nil
 }

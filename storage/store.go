@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -49,7 +50,11 @@ type Store struct {
 	t         tables
 	batchSize int
 	owned     bool // the Store opened db and closes it
-
+	// immediate is set when the SQLite connections begin immediate
+	// transactions (_txlock=immediate): BEGIN takes the write lock.
+	immediate bool
+	stmts     *stmtCache // SQLite only (stmtcache.go): writes' statements
+	readStmts *stmtCache // and those of reads outside a transaction
 }
 
 var _ crmaccess.Store = (*Store)(nil)
@@ -136,6 +141,12 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 		batchSize: o.BatchSize,
 		owned:     owned,
 	}
+	if !d.postgres() {
+		s.stmts, s.readStmts = newStmtCache(), newStmtCache()
+		if sd, ok := gdb.Dialector.(*sqlite.Dialector); ok && sd.Conn == nil {
+			s.immediate = beginsImmediate(sd.DSN)
+		}
+	}
 	if err := s.migrate(ctx, o.TablePrefix); err != nil {
 		return nil, s.translate(ctx, err)
 	}
@@ -145,6 +156,10 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 // Close releases the database if the Store opened it (Open); a caller's
 // database (New) stays open.
 func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+		s.readStmts.close()
+	}
 	if !s.owned {
 		return nil
 	}
@@ -152,4 +167,15 @@ func (s *Store) Close() error {
 		return crmaccess.Internal(err)
 	}
 	return nil
+}
+
+// beginsImmediate reports whether go-sqlite3's DSN makes every transaction
+// begin immediate.
+func beginsImmediate(dsn string) bool {
+	_, query, ok := strings.Cut(dsn, "?")
+	if !ok {
+		return false
+	}
+	v, err := url.ParseQuery(query)
+	return err == nil && v.Get("_txlock") == "immediate"
 }

@@ -23,10 +23,12 @@ const (
 )
 
 // Call is one counted call: its kind and, for Prepare, Exec and Query, the
-// start of its SQL.
+// start of its SQL; Prepared is set on an Exec or Query of a statement
+// prepared before (a *sql.Stmt), not compiled for this call alone.
 type Call struct {
-	Op    Op
-	Query string
+	Op       Op
+	Query    string
+	Prepared bool
 }
 
 // Fault is the error of an injected failure.
@@ -94,6 +96,10 @@ func (in *Injector) Stop() Report {
 
 // enter counts a call and returns the fault to inject, or nil.
 func (in *Injector) enter(op Op, query string) error {
+	return in.enterCall(op, query, false)
+}
+
+func (in *Injector) enterCall(op Op, query string, prepared bool) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if !in.counting {
@@ -102,7 +108,7 @@ func (in *Injector) enter(op Op, query string) error {
 	if len(query) > 60 {
 		query = query[:60] + "…"
 	}
-	c := Call{Op: op, Query: query}
+	c := Call{Op: op, Query: query, Prepared: prepared}
 	in.log = append(in.log, c)
 	if len(in.log) == in.failAt {
 		in.fired = &Fault{N: len(in.log), Call: c}
@@ -225,14 +231,14 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if err := s.in.enter(OpExec, s.query); err != nil {
+	if err := s.in.enterCall(OpExec, s.query, true); err != nil {
 		return nil, err
 	}
 	return s.real.ExecContext(ctx, args)
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	if err := s.in.enter(OpQuery, s.query); err != nil {
+	if err := s.in.enterCall(OpQuery, s.query, true); err != nil {
 		return nil, err
 	}
 	return s.real.QueryContext(ctx, args)

@@ -1,0 +1,227 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// On PostgreSQL every statement is a round trip, and a write of one record
+// was a dozen of them. A small write of the common shapes (records created
+// or deleted, privacy changed, rules, the log entry, its change records and
+// the notification) goes instead as one statement of data-modifying CTEs:
+// PostgreSQL runs each exactly once, on one snapshot, and checks foreign
+// keys at the end of the statement. Its parts never touch a row twice
+// (the rule diff is net: a rule is removed or added, not both), so their
+// order does not matter. The affected rows of the parts that must match
+// (rules removed, records deleted or updated) are counted by the
+// statement's answer, as the step by step write checks them.
+
+// maxOneStatementVars leaves room under PostgreSQL's 65,535 bound
+// parameters.
+const maxOneStatementVars = 60_000
+
+// oneStatement is a statement being built: its CTEs and their arguments.
+type oneStatement struct {
+	parts   []string
+	args    []any
+	counted []string // the CTEs whose rows the answer counts, in order
+}
+
+// add adds a CTE running query (with ? placeholders); a counted one
+// returns a row per affected row, and its count is in the answer.
+func (o *oneStatement) add(query string, args []any, counted bool) {
+	name := "w" + strconv.Itoa(len(o.parts))
+	if counted {
+		query += " RETURNING 1"
+		o.counted = append(o.counted, name)
+	}
+	o.parts = append(o.parts, name+" AS ("+query+")")
+	o.args = append(o.args, args...)
+}
+
+// rows adds a CTE of m over n rows (one chunk), counted or not.
+func (o *oneStatement) rows(m multiRow, fixed []any, n int, fill func(args []any, i int) []any, counted bool) {
+	if n == 0 {
+		return
+	}
+	args := append([]any(nil), fixed...)
+	for i := range n {
+		args = fill(args, i)
+	}
+	var b strings.Builder
+	b.WriteString(m.head)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(m.row)
+	}
+	b.WriteString(m.tail)
+	o.add(b.String(), args, counted)
+}
+
+// fitsOneStatement reports whether b is of a shape writeOneStatement
+// writes: only the parts below, each within one chunk.
+func (s *Store) fitsOneStatement(b *crmaccess.Batch) bool {
+	if !s.d.postgres() || b.RequireEmpty || len(b.Users) > 0 || len(b.UpdateUsers) > 0 || len(b.Stages) > 0 ||
+		len(b.Contacts) > 0 || len(b.UpdateContacts) > 0 || len(b.UpdateOpportunities) > 0 || len(b.UpdateStages) > 0 ||
+		len(b.ContactShares) > 0 || len(b.DeleteContacts) > 0 || len(b.DeleteStages) > 0 {
+		return false
+	}
+	members, tags := 0, 0
+	for i := range b.Opportunities {
+		members += len(b.Opportunities[i].Members)
+		tags += len(b.Opportunities[i].Tags)
+	}
+	vars := 13*len(b.Opportunities) + 2*members + 4*tags + 2*len(b.OpportunityPrivacy) + 3*len(b.DeleteOpportunities) +
+		3*(len(b.RemoveRules)+len(b.AddRules)) + 21*len(b.Changes) + 16
+	per := statementRows
+	for _, n := range []int{len(b.Opportunities), members, tags, len(b.OpportunityPrivacy), len(b.DeleteOpportunities),
+		len(b.RemoveRules), len(b.AddRules), len(b.Changes)} {
+		if n > per {
+			return false
+		}
+	}
+	return vars <= maxOneStatementVars
+}
+
+// writeOneStatement writes b (fitsOneStatement) at pos, with the
+// notification of pos, in one statement.
+func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos int64) error {
+	var o oneStatement
+	// Records created, with their members and tags.
+	var members []memberRow
+	var tags []tagRow
+	for i := range b.Opportunities {
+		op := &b.Opportunities[i]
+		members = append(members, memberRows(op)...)
+		for p, tag := range op.Tags {
+			tags = append(tags, tagRow{op.ID, p, tag})
+		}
+	}
+	o.rows(multiRow{head: `INSERT INTO ` + s.t.opportunities + ` (id, title, description, create_by, responsible,
+		contact_id, stage_id, success_probability, expected_close_sec, expected_close_nsec, created_sec, created_nsec,
+		is_private) VALUES `, row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"}, nil, len(b.Opportunities),
+		func(args []any, i int) []any {
+			op := &b.Opportunities[i]
+			closeSec, closeNsec := unixParts(op.ExpectedCloseDate)
+			sec, nsec := unixParts(op.Created)
+			return append(args, op.ID, op.Title, op.Description, op.CreateBy, op.Responsible, op.ContactID, op.StageID,
+				op.SuccessProbability, closeSec, closeNsec, sec, nsec, op.IsPrivate)
+		}, false)
+	o.rows(multiRow{head: `INSERT INTO ` + s.t.members + ` (opportunity_id, contact_id) VALUES `, row: "(?, ?)"}, nil,
+		len(members), func(args []any, i int) []any { return append(args, members[i].opportunityID, members[i].contactID) }, false)
+	o.rows(multiRow{head: `INSERT INTO ` + s.t.opportunityTags + ` (opportunity_id, pos, tag, tag_key) VALUES `,
+		row: "(?, ?, ?, ?)"}, nil, len(tags), func(args []any, i int) []any {
+		t := &tags[i]
+		return append(args, t.recordID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
+	}, false)
+
+	// Privacy changed: one UPDATE per value, counted.
+	privacy := make(map[int64]bool, len(b.OpportunityPrivacy))
+	for _, p := range b.OpportunityPrivacy {
+		privacy[p.ID] = p.IsPrivate // the last update of an id wins
+	}
+	var privacyIDs [2][]int64 // false, true
+	for id, v := range privacy {
+		if v {
+			privacyIDs[1] = append(privacyIDs[1], id)
+		} else {
+			privacyIDs[0] = append(privacyIDs[0], id)
+		}
+	}
+	var privacyChecks [][]int64
+	for v, ids := range privacyIDs {
+		if len(ids) == 0 {
+			continue
+		}
+		slices.Sort(ids)
+		o.rows(multiRow{head: `UPDATE ` + s.t.opportunities + ` SET is_private = ? WHERE id IN (`, row: "?", tail: ")"},
+			[]any{v == 1}, len(ids), func(args []any, i int) []any { return append(args, ids[i]) }, true)
+		privacyChecks = append(privacyChecks, ids)
+	}
+
+	// Records deleted with their members and tags; the records counted.
+	deleted := distinctArgs(b.DeleteOpportunities)
+	byID := func(args []any, i int) []any { return append(args, deleted[i]) }
+	o.rows(multiRow{head: `DELETE FROM ` + s.t.members + ` WHERE opportunity_id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, false)
+	o.rows(multiRow{head: `DELETE FROM ` + s.t.opportunityTags + ` WHERE opportunity_id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, false)
+	o.rows(multiRow{head: `DELETE FROM ` + s.t.opportunities + ` WHERE id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, true)
+
+	// Rules: removed (counted), added.
+	o.rows(multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE (ptype, v0, v1, v2, v3, v4, v5) IN (VALUES `,
+		row: "(?, ?, ?, '', '', '', '')", tail: ")"}, nil, len(b.RemoveRules), func(args []any, i int) []any {
+		r := &b.RemoveRules[i]
+		return append(args, r.Type, r.From, r.To)
+	}, true)
+	o.rows(multiRow{head: `INSERT INTO ` + s.t.rules + ` (ptype, v0, v1, v2, v3, v4, v5) VALUES `,
+		row: "(?, ?, ?, '', '', '', '')"}, nil, len(b.AddRules), func(args []any, i int) []any {
+		r := &b.AddRules[i]
+		return append(args, r.Type, r.From, r.To)
+	}, false)
+
+	// The count of opportunities, the log entry and its change records.
+	if delta := len(b.Opportunities) - len(deleted); delta != 0 {
+		o.add(`UPDATE `+s.t.counts+` SET n = n + ? WHERE kind = ?`, []any{delta, string(crmaccess.KindOpportunity)}, false)
+	}
+	at := b.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	sec, nsec := unixParts(at)
+	o.add(`INSERT INTO `+s.t.log+` (seq, at_sec, at_nsec, kind, changes) VALUES (?, ?, ?, ?, ?)`,
+		[]any{pos, sec, nsec, string(b.Kind), len(b.Changes)}, false)
+	o.rows(changeRows(s), nil, len(b.Changes), func(args []any, i int) []any { return changeArgs(args, &b.Changes[i], pos) }, false)
+
+	// The answer: the counted parts, then the notification, delivered to
+	// the listeners when the transaction commits.
+	var q strings.Builder
+	q.WriteString("WITH ")
+	q.WriteString(strings.Join(o.parts, ", "))
+	q.WriteString(" SELECT ")
+	for _, name := range o.counted {
+		q.WriteString("(SELECT count(*) FROM " + name + "), ")
+	}
+	q.WriteString("(SELECT count(*) FROM (SELECT pg_notify(?, ?)) n)")
+	args := append(o.args, s.t.log, strconv.FormatInt(pos, 10))
+	counts := make([]int64, len(o.counted)+1)
+	dest := make([]any, len(counts))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := tx.QueryRowContext(ctx, s.d.bind(q.String()), args...).Scan(dest...); err != nil {
+		return err
+	}
+	// The counted parts in the order added: privacy updates, deletions,
+	// removed rules.
+	next := 0
+	for _, ids := range privacyChecks {
+		if counts[next] != int64(len(ids)) {
+			return s.missing(ctx, tx, s.t.opportunities, "opportunity", ids)
+		}
+		next++
+	}
+	if len(deleted) > 0 {
+		if n := int64(len(deleted)) - counts[next]; n != 0 {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of the opportunities to delete do not exist", n)
+		}
+		next++
+	}
+	if len(b.RemoveRules) > 0 {
+		if removed := counts[next]; removed != int64(len(b.RemoveRules)) {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
+				int64(len(b.RemoveRules))-removed, len(b.RemoveRules))
+		}
+		next++
+	}
+	if next != len(o.counted) {
+		return fmt.Errorf("storage: %d counted parts, %d checked", len(o.counted), next)
+	}
+	return nil
+}
