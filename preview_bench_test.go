@@ -2,15 +2,13 @@ package crmaccess_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/bench/dataset"
-	"github.com/crmaccess/crmaccess/internal/testdb"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // previewBenchStores opens a fresh store per database (SQLite, and
@@ -19,19 +17,8 @@ func previewBenchStores(b *testing.B, fx *crmaccess.DataSet) map[string]crmacces
 	b.Helper()
 	ctx := context.Background()
 	stores := map[string]crmaccess.Store{}
-	lite, err := storage.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { lite.Close() })
-	stores["sqlite"] = lite
-	if testdb.PostgresDSN() != "" {
-		db := testdb.Postgres(b)
-		pg, err := storage.New(ctx, db, testdb.FreshTables(b, db, "pb"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		stores["postgres"] = pg
+	for _, db := range testportal.Databases() {
+		stores[map[testportal.DB]string{testportal.SQLite: "sqlite", testportal.PostgreSQL: "postgres"}[db]] = testportal.NewStore(b, db).Open(b)
 	}
 	for _, st := range stores {
 		if _, err := serviceOver(b, st).Import(ctx, fx); err != nil {

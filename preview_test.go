@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/internal/dbdump"
 	"github.com/crmaccess/crmaccess/internal/testportal"
-	"github.com/crmaccess/crmaccess/storage"
 )
 
 // The users a preview test adds to the test portal.
@@ -54,23 +52,14 @@ func onEachDatabase(t *testing.T, test func(t *testing.T, db *previewDB)) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
-		db := openPostgres(t, postgresDSN(t))
-		opts := postgresTables(t, db)
-		st, err := storage.New(ctx, db, opts)
-		if err != nil {
-			t.Fatalf("storage.New: %v", err)
-		}
-		svc := serviceOver(t, st)
-		if _, err := svc.Import(ctx, portalFixture(t)); err != nil {
-			t.Fatalf("Import: %v", err)
-		}
-		sqlDB, err := db.DB()
+		p := newPortalOn(t, testportal.PostgreSQL)
+		sqlDB, err := p.place.Gorm(t).DB()
 		if err != nil {
 			t.Fatal(err)
 		}
-		test(t, &previewDB{svc: svc, store: st, dump: func(t *testing.T) dbdump.State {
+		test(t, &previewDB{svc: p.Service, store: p.store, dump: func(t *testing.T) dbdump.State {
 			t.Helper()
-			d, err := dbdump.Postgres(ctx, sqlDB, opts.TablePrefix)
+			d, err := dbdump.Postgres(ctx, sqlDB, p.place.Tables.TablePrefix)
 			if err != nil {
 				t.Fatalf("dump: %v", err)
 			}
@@ -515,11 +504,7 @@ func TestPreviewDecidesOnOneStateWhileOthersWrite(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := storage.Open(ctx, filepath.Join(t.TempDir(), "crm.db"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
+			st := testportal.NewStore(t, testportal.SQLite).Open(t)
 			wrapped := &interruptingStore{Store: st}
 			svc := serviceOver(t, wrapped)
 			if _, err := svc.Import(ctx, portalFixture(t)); err != nil {

@@ -1,16 +1,11 @@
 package accesstest_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/fixture"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // The users of the demo portal (examples/server/demo.json).
@@ -33,42 +28,14 @@ func demoService(t testing.TB) *crmaccess.Service {
 // demoServiceAt is demoService, and the path of its database file.
 func demoServiceAt(t testing.TB) (*crmaccess.Service, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "demo.db")
-	svc := serviceOver(t, path, nil)
-	f, err := os.Open("../examples/server/demo.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fx, err := fixture.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Import(context.Background(), fx.DataSet()); err != nil {
-		t.Fatal(err)
-	}
-	return svc, path
+	p := testportal.New(t, testportal.SQLite, &testportal.Options{File: "../examples/server/demo.json"})
+	return p.Service, p.Place.Path
 }
 
 // serviceOver starts a Service with opts over the SQLite file at path.
 func serviceOver(t testing.TB, path string, opts *crmaccess.Options) *crmaccess.Service {
 	t.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	return svc
+	return testportal.Service(t, testportal.SQLiteAt(path).Open(t), opts)
 }
 
 // recorder is an accesstest.T that keeps what it is told.

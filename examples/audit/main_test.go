@@ -9,9 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmaccess/crmaccess"
-	"github.com/crmaccess/crmaccess/policy"
-	"github.com/crmaccess/crmaccess/storage"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 const demoFixture = "../server/demo.json"
@@ -116,20 +114,7 @@ func TestCheckSeesTheLiveDatabase(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := storage.Open(ctx, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
+	svc := testportal.Service(t, testportal.SQLiteAt(db).Open(t), nil)
 	if _, err := svc.SetOpportunityAccess(ctx, nadia, 2, true, []string{lin}); err != nil {
 		t.Fatal(err)
 	}
@@ -329,20 +314,7 @@ func TestWhoAtAPointInTime(t *testing.T) {
 	}
 	before := whoJSON()
 	ctx := context.Background()
-	st, err := storage.Open(ctx, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := crmaccess.NewService(ctx, st, eng, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
+	svc := testportal.Service(t, testportal.SQLiteAt(db).Open(t), nil)
 	if _, err := svc.SetOpportunityAccess(ctx, nadia, 2, true, []string{lin}); err != nil {
 		t.Fatal(err)
 	}
