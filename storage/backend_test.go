@@ -36,14 +36,16 @@ func backends(t testing.TB) []backend {
 	return bs
 }
 
-// quiet keeps GORM from logging the errors the tests provoke.
-var quiet = &gorm.Config{Logger: logger.Discard}
+// quiet keeps GORM from logging the errors the tests provoke: a config of
+// its own for every connection, since gorm.Open writes into the one it is
+// given.
+func quiet() *gorm.Config { return &gorm.Config{Logger: logger.Discard} }
 
 // openSQLite opens a new SQLite file as a caller would, with go-sqlite3's
 // defaults (deferred transactions, no busy timeout).
 func openSQLite(t testing.TB) (*gorm.DB, string) {
 	t.Helper()
-	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "caller.db")), quiet)
+	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "caller.db")), quiet())
 	if err != nil {
 		t.Fatalf("open SQLite: %v", err)
 	}

@@ -19,7 +19,7 @@ func TestSQLiteDSNSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "crm.db")
-	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), quiet)
+	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

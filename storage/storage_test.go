@@ -91,7 +91,7 @@ func ruleList(t *testing.T, s *storage.Store) []crmaccess.Rule {
 // rawDB opens the SQLite file at path directly, to look at its tables.
 func rawDB(t *testing.T, path string) *gorm.DB {
 	t.Helper()
-	db, err := gorm.Open(sqlite.Open(path), quiet)
+	db, err := gorm.Open(sqlite.Open(path), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
