@@ -240,12 +240,12 @@ func (x *index) listedOn(uid uint32) []crmaccess.Ref {
 		s.mu.RLock()
 		for kind := range s.dense {
 			for i := range s.dense[kind] {
-				r := &s.dense[kind][i]
+				r := s.dense[kind][i].record()
 				if r.n == 0 {
 					continue
 				}
 				k := recordKey{kind: uint8(kind), id: int64(i)*shardCount + int64(si)}
-				if _, found := slices.BinarySearchFunc(s.links(k, r), want, cmpLink); found {
+				if _, found := slices.BinarySearchFunc(s.links(k, &r), want, cmpLink); found {
 					out = append(out, k.ref())
 				}
 			}
