@@ -18,6 +18,7 @@ import (
 type coldResult struct {
 	Seconds   float64 `json:"seconds"`
 	HeapBytes uint64  `json:"heapBytes"` // live heap after GC, everything loaded
+	MaxRSS    uint64  `json:"maxRSS"`    // the process's peak resident memory
 }
 
 // coldCRM opens a crmaccess database and loads its rules: storage.Open (or
@@ -32,7 +33,7 @@ func coldCRM(ctx context.Context, a childArgs) (any, error) {
 	heap := liveHeap()
 	runtime.KeepAlive(in.svc)
 	in.close()
-	return coldResult{Seconds: d.Seconds(), HeapBytes: heap}, nil
+	return coldResult{Seconds: d.Seconds(), HeapBytes: heap, MaxRSS: maxRSS()}, nil
 }
 
 // coldACL is the baseline's cold start: casbin.NewEnforcer on the ACL model
