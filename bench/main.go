@@ -116,6 +116,15 @@ func main() {
 	m := flag.Int("m", 0, "internal: a second count for -child")
 	flag.Parse()
 
+	if *child != "" && *cpuProfile != "" {
+		// Run by hand, a child profiles itself (see profiledChild).
+		if err := profiledChild(*cpuProfile, *child, func() error {
+			return runChild(*child, childArgs{DB: *db, Prefix: *prefix, Grants: *grants, N: *n, M: *m})
+		}); err != nil {
+			log.Fatalf("child %s: %v", *child, err)
+		}
+		return
+	}
 	if *child != "" {
 		if err := runChild(*child, childArgs{DB: *db, Prefix: *prefix, Grants: *grants, N: *n, M: *m}); err != nil {
 			log.Fatalf("child %s: %v", *child, err)
