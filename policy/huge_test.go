@@ -17,8 +17,8 @@ import (
 // only (no database): the engine is loaded with 10M lines (3.1M records)
 // and with 1k, and random read checks take turns on the two; it reports
 // the p50 and p99 of one check, their ratio and the live heap of the
-// loaded engine, and fails when a target is missed. It needs about 3 GB
-// and a minute, so it runs only with CRMACCESS_HUGE=1:
+// loaded engine, and fails when a target is missed. It needs about 500 MB
+// and 5 to 15 s, so it runs only with CRMACCESS_HUGE=1:
 //
 //	CRMACCESS_HUGE=1 go test -run TestHugeChecks -v ./policy
 func TestHugeChecks(t *testing.T) {
