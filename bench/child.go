@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"time"
 )
@@ -47,6 +49,34 @@ func runChild(name string, a childArgs) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// profiledChild runs a child under a CPU profile written into dir as
+// child-NAME.pprof, then writes its allocations (pprof's allocs profile:
+// bytes and objects allocated, and those live at the last GC) as
+// child-NAME.heap.pprof: for a child run by hand, such as
+//
+//	bench -child cold-crm -db crm-10M.db -cpuprofile DIR
+func profiledChild(dir, name string, fn func() error) error {
+	f, err := os.Create(filepath.Join(dir, "child-"+name+".pprof"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	err = fn()
+	pprof.StopCPUProfile()
+	if err != nil {
+		return err
+	}
+	hf, err := os.Create(filepath.Join(dir, "child-"+name+".heap.pprof"))
+	if err != nil {
+		return err
+	}
+	defer hf.Close()
+	return pprof.Lookup("allocs").WriteTo(hf, 0)
 }
 
 // child runs one child and decodes its answer into out.

@@ -75,6 +75,14 @@ var configs = map[string]config{
 		followReps: 3, followWindow: 2 * time.Second, followRate: 1000,
 		lifeReps: 3, lifeOps: 200, removeLists: 10_000, removeReps: 3, upsertOpps: 100_000, upsertReps: 3,
 	},
+	// huge: issue 14's rows at 10M grants (3M opportunities), beside 1k;
+	// see rows_huge.go.
+	"huge": {
+		name: "huge", grants: []int{1_000, 10_000_000},
+		checkReps: 5, checksPerRep: 200_000,
+		changeReps: 3, changes: 200,
+		coldReps: 3,
+	},
 	"small": {
 		name: "small", grants: []int{1_000, 5_000, 20_000}, contacts: 2_000,
 		checkReps: 3, checksPerRep: 20_000,
@@ -97,7 +105,7 @@ var configs = map[string]config{
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
-	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants) or small (for CI)")
+	size := flag.String("size", "full", "data sizes: full (1k, 100k, 1M grants), small (for CI) or huge (1k and 10M grants, rows 1, 3 and 5)")
 	rows := flag.String("rows", "", "comma-separated rows to run (1-16); all when empty")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each row's step, of this process (not its children), into this directory")
 	child := flag.String("child", "", "internal: run one measurement in this fresh process")
@@ -108,6 +116,15 @@ func main() {
 	m := flag.Int("m", 0, "internal: a second count for -child")
 	flag.Parse()
 
+	if *child != "" && *cpuProfile != "" {
+		// Run by hand, a child profiles itself (see profiledChild).
+		if err := profiledChild(*cpuProfile, *child, func() error {
+			return runChild(*child, childArgs{DB: *db, Prefix: *prefix, Grants: *grants, N: *n, M: *m})
+		}); err != nil {
+			log.Fatalf("child %s: %v", *child, err)
+		}
+		return
+	}
 	if *child != "" {
 		if err := runChild(*child, childArgs{DB: *db, Prefix: *prefix, Grants: *grants, N: *n, M: *m}); err != nil {
 			log.Fatalf("child %s: %v", *child, err)
@@ -116,7 +133,7 @@ func main() {
 	}
 	cfg, ok := configs[*size]
 	if !ok {
-		log.Fatalf("-size %q: want full or small", *size)
+		log.Fatalf("-size %q: want full, small or huge", *size)
 	}
 	want := map[string]bool{}
 	for _, r := range strings.Split(*rows, ",") {
@@ -145,10 +162,7 @@ func run(ctx context.Context, cfg config, want map[string]bool, profiles string,
 	defer h.close()
 	loadAtStart := loadAverage()
 	h.logf("mode %s, GOMAXPROCS %d, data in a temporary directory", cfg.name, runtime.GOMAXPROCS(0))
-	steps := []struct {
-		rows, name string
-		fn         func() error
-	}{
+	steps := []step{
 		{"1,2,3,4,5,6,7,9,10,11,12,13,14,15,16", "build the grant data sets", h.buildGrants},
 		{"4,8", "build the contacts data set", h.buildContacts},
 		{"5", "row 5, cold start", h.coldStart},
@@ -170,6 +184,9 @@ func run(ctx context.Context, cfg config, want map[string]bool, profiles string,
 		{"14", "row 14, remove a user on many lists", h.removeUser},
 		{"15", "row 15, bulk upsert", h.upsertRow},
 		{"16", "row 16, who could read at a time T", h.historyRow}, // last: it rewrites the access
+	}
+	if cfg.name == "huge" {
+		steps = h.hugeSteps()
 	}
 	for _, s := range steps {
 		if !h.wants(s.rows) {
@@ -269,6 +286,8 @@ type harness struct {
 	shared       []*sharedDB // rows 9 to 15: SQLite, then PostgreSQL when configured
 	sqliteV      string
 	stock        *distinctResult // row 6's stock Casbin, a reference for rows 1 and 2
+	pgVersion    string          // the PostgreSQL server's version, once a data set is there
+	pgImport     time.Duration   // how long its import took
 
 	results     []result
 	sideResults []sideResult // rows 9 to 15

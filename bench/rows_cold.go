@@ -18,6 +18,8 @@ import (
 type coldResult struct {
 	Seconds   float64 `json:"seconds"`
 	HeapBytes uint64  `json:"heapBytes"` // live heap after GC, everything loaded
+	MaxRSS    uint64  `json:"maxRSS"`    // the process's peak resident memory
+	CPU       float64 `json:"cpu"`       // the process's CPU time (user + system) until loaded, seconds; 0 when unknown
 }
 
 // coldCRM opens a crmaccess database and loads its rules: storage.Open (or
@@ -29,10 +31,11 @@ func coldCRM(ctx context.Context, a childArgs) (any, error) {
 		return nil, err
 	}
 	d := time.Since(t)
+	cpu, _ := processCPU()
 	heap := liveHeap()
 	runtime.KeepAlive(in.svc)
 	in.close()
-	return coldResult{Seconds: d.Seconds(), HeapBytes: heap}, nil
+	return coldResult{Seconds: d.Seconds(), HeapBytes: heap, MaxRSS: maxRSS(), CPU: cpu.Seconds()}, nil
 }
 
 // coldACL is the baseline's cold start: casbin.NewEnforcer on the ACL model

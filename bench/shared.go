@@ -121,6 +121,18 @@ func (h *harness) openShared() error {
 		h.note("rows 9 to 15: %s is not set, so their PostgreSQL column was not run", postgresDSNVar)
 		return nil
 	}
+	if err := h.openPostgresCopy(g); err != nil {
+		return err
+	}
+	h.note("rows 9 to 15 run on the %s-grant data set twice: in its SQLite file (as the rows before left it), and in the PostgreSQL database of %s (PostgreSQL %s; tables named with a prefix of this run, dropped at the end), imported by Service.Import in %s and ANALYZEd; every instance is a Service with connections of its own, as a process of its own would have",
+		count(g.n), postgresDSNVar, h.pgVersion, h.pgImport.Round(time.Millisecond))
+	return nil
+}
+
+// openPostgresCopy imports grant set g into the PostgreSQL database of
+// postgresDSNVar, under table names of a prefix of this run, ANALYZEs it
+// and adds it to the shared databases (dropped at the end).
+func (h *harness) openPostgresCopy(g *grantSet) error {
 	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
 		return err
@@ -150,8 +162,7 @@ func (h *harness) openShared() error {
 	}
 	version, _, _ = strings.Cut(cmp.Or(version, "unknown"), " ")
 	h.logf("PostgreSQL %s: %s grants imported in %s", version, count(g.n), took.Round(time.Millisecond))
-	h.note("rows 9 to 15 run on the %s-grant data set twice: in its SQLite file (as the rows before left it), and in the PostgreSQL database of %s (PostgreSQL %s; tables named with a prefix of this run, dropped at the end), imported by Service.Import in %s and ANALYZEd; every instance is a Service with connections of its own, as a process of its own would have",
-		count(g.n), postgresDSNVar, version, took.Round(time.Millisecond))
+	h.pgVersion, h.pgImport = version, took
 	return nil
 }
 

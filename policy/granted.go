@@ -96,7 +96,7 @@ walk:
 			if len(ids) == limit {
 				break walk
 			}
-			if grants(s.links(recordKey{kind: kind, id: id}, &d[slot])) {
+			if r := d[slot].record(); grants(s.links(recordKey{kind: kind, id: id}, &r)) {
 				if ids = append(ids, id); len(ids) == limit {
 					break walk
 				}

@@ -173,9 +173,10 @@ func (x *index) tallyAll() {
 		s := &x.shards[i]
 		for kind := range s.dense {
 			for j := range s.dense[kind] {
-				if r := &s.dense[kind][j]; r.n != 0 {
+				if d := &s.dense[kind][j]; d.n != 0 {
 					k := recordKey{kind: uint8(kind), id: int64(j)*shardCount + int64(i)}
-					x.tallyLinks(k.kind, s.links(k, r), 1)
+					r := d.record()
+					x.tallyLinks(k.kind, s.links(k, &r), 1)
 				}
 			}
 		}

@@ -420,29 +420,103 @@ func (r reader) Stages(ctx context.Context, ids []int64) ([]crmaccess.Stage, err
 // rules calls fn for every rule of the rule table, streaming the rows, and
 // returns fn's first error as it is. A line with more than two values is
 // not a crmaccess rule and fails the call.
+//
+// Each row comes back as one string, its values joined by the ASCII unit
+// separator (and one more when a value past the second is set): a cold
+// start reads millions of rows, and on SQLite every column of a row costs
+// the driver three calls into C. A value holding the separator itself
+// splits into too many parts and fails the call the same way. The rows
+// are read on another goroutine, a batch at a time, while fn runs on this
+// one: on a cold start the driver's work and the caller's overlap.
 func (s *Store) rules(ctx context.Context, q queryer, fn func(crmaccess.Rule) error) error {
-	rows, err := q.QueryContext(ctx, `SELECT COALESCE(ptype, ''), COALESCE(v0, ''), COALESCE(v1, ''),
-		COALESCE(v2, '') || COALESCE(v3, '') || COALESCE(v4, '') || COALESCE(v5, '') FROM `+s.t.rules)
+	sep := "char(31)"
+	if s.d.postgres() {
+		sep = "chr(31)"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT COALESCE(ptype, '') || `+sep+` || COALESCE(v0, '') || `+sep+` || COALESCE(v1, '') ||
+		CASE WHEN COALESCE(v2, '') || COALESCE(v3, '') || COALESCE(v4, '') || COALESCE(v5, '') = '' THEN '' ELSE `+sep+` END
+		FROM `+s.t.rules)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var r crmaccess.Rule
-		var rest string
-		if err := rows.Scan(&r.Type, &r.From, &r.To, &rest); err != nil {
-			return err
+	batches := make(chan []crmaccess.Rule, 2)
+	free := make(chan []crmaccess.Rule, 3)
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(batches)
+		readErr = s.readRules(rows, batches, free, stop)
+	}()
+	var fnErr error
+	for b := range batches {
+		for _, r := range b {
+			if fnErr != nil {
+				break
+			}
+			if fnErr = fn(r); fnErr != nil {
+				close(stop)
+			}
 		}
-		if rest != "" {
-			return crmaccess.Internal(fmt.Errorf("rule table %s holds a line with more than two values (%s, %s, %s, …)",
-				s.t.rules, r.Type, r.From, r.To))
-		}
-		if err := fn(r); err != nil {
-			return err
+		select {
+		case free <- b[:0]:
+		default:
 		}
 	}
-	return rows.Err()
+	if fnErr != nil {
+		return fnErr
+	}
+	return readErr
 }
+
+// readRules scans rules' rows into batches sent on out, taking empty
+// batches from free when there are some, until the rows end, a row fails,
+// or stop is closed.
+func (s *Store) readRules(rows *sql.Rows, out chan<- []crmaccess.Rule, free <-chan []crmaccess.Rule, stop <-chan struct{}) error {
+	const size = 4096
+	b := make([]crmaccess.Rule, 0, size)
+	send := func() bool {
+		select {
+		case out <- b:
+		case <-stop:
+			return false
+		}
+		select {
+		case b = <-free:
+		default:
+			b = make([]crmaccess.Rule, 0, size)
+		}
+		return true
+	}
+	var line string
+	for rows.Next() {
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		var r crmaccess.Rule
+		var rest string
+		var ok bool
+		r.Type, rest, _ = strings.Cut(line, ruleSeparator)
+		r.From, r.To, ok = strings.Cut(rest, ruleSeparator)
+		if !ok || strings.Contains(r.To, ruleSeparator) {
+			return crmaccess.Internal(fmt.Errorf("rule table %s holds a line with more than two values (%q, %q)",
+				s.t.rules, r.Type, rest))
+		}
+		if b = append(b, r); len(b) == size && !send() {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(b) > 0 {
+		send()
+	}
+	return nil
+}
+
+// ruleSeparator joins a rule row's values in rules' query: char(31).
+const ruleSeparator = "\x1f"
 
 // Changes returns the change records of q.Entity or, with a zero Entity, of
 // q.User's admin role, oldest first. A zero query selects nothing. Errors
