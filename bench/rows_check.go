@@ -31,26 +31,9 @@ func (h *harness) readChecks() error {
 	checks[hot] = dataset.Checks(&hotFx, h.cfg.checksPerRep, 1)
 	sets := append(append([]*grantSet(nil), h.grants...), hot)
 
-	p50 := map[*grantSet][]float64{}
-	p99 := map[*grantSet][]float64{}
-	var ratios, hotRatios []float64
-	lat := make([]time.Duration, h.cfg.checksPerRep)
-	for range h.cfg.checkReps {
-		for _, g := range sets {
-			for i, c := range checks[g] {
-				t := time.Now()
-				_, err := g.svc.Check(h.ctx, c.User, c.Ref, crmaccess.ActionRead)
-				lat[i] = time.Since(t)
-				if err != nil {
-					return err
-				}
-			}
-			p50[g] = append(p50[g], seconds(percentile(lat, 0.50)))
-			p99[g] = append(p99[g], seconds(percentile(lat, 0.99)))
-		}
-		last := len(p50[small]) - 1
-		ratios = append(ratios, p50[large][last]/p50[small][last])
-		hotRatios = append(hotRatios, p50[hot][last]/p50[small][last])
+	p50, p99, ratios, hotRatios, err := h.timeChecks(sets, checks, small, large, hot)
+	if err != nil {
+		return err
 	}
 
 	base50 := map[int]float64{}
@@ -252,4 +235,32 @@ func (h *harness) enforceAll(g *grantSet, checks []dataset.Check) {
 			panic(err)
 		}
 	}
+}
+
+// timeChecks times the read checks of each set, the sets taking turns in
+// each of the configured runs: every run's p50 and p99 by set, and run by
+// run the ratio of large's p50 and of hot's to small's.
+func (h *harness) timeChecks(sets []*grantSet, checks map[*grantSet][]dataset.Check, small, large, hot *grantSet) (
+	p50, p99 map[*grantSet][]float64, ratios, hotRatios []float64, err error) {
+	p50 = map[*grantSet][]float64{}
+	p99 = map[*grantSet][]float64{}
+	lat := make([]time.Duration, h.cfg.checksPerRep)
+	for range h.cfg.checkReps {
+		for _, g := range sets {
+			for i, c := range checks[g] {
+				t := time.Now()
+				_, err := g.svc.Check(h.ctx, c.User, c.Ref, crmaccess.ActionRead)
+				lat[i] = time.Since(t)
+				if err != nil {
+					return nil, nil, nil, nil, err
+				}
+			}
+			p50[g] = append(p50[g], seconds(percentile(lat, 0.50)))
+			p99[g] = append(p99[g], seconds(percentile(lat, 0.99)))
+		}
+		last := len(p50[small]) - 1
+		ratios = append(ratios, p50[large][last]/p50[small][last])
+		hotRatios = append(hotRatios, p50[hot][last]/p50[small][last])
+	}
+	return p50, p99, ratios, hotRatios, nil
 }

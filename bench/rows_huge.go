@@ -154,26 +154,9 @@ func (h *harness) hugeChecks() error {
 	sets := []*grantSet{small, large, hot}
 	checks := map[*grantSet][]dataset.Check{small: dataset.Checks(small.fx, h.cfg.checksPerRep, 1),
 		large: dataset.Checks(large.fx, h.cfg.checksPerRep, 1), hot: dataset.Checks(&hotFx, h.cfg.checksPerRep, 1)}
-	p50 := map[*grantSet][]float64{}
-	p99 := map[*grantSet][]float64{}
-	var ratios, hotRatios []float64
-	lat := make([]time.Duration, h.cfg.checksPerRep)
-	for range h.cfg.checkReps {
-		for _, g := range sets {
-			for i, c := range checks[g] {
-				t := time.Now()
-				_, err := g.svc.Check(h.ctx, c.User, c.Ref, crmaccess.ActionRead)
-				lat[i] = time.Since(t)
-				if err != nil {
-					return err
-				}
-			}
-			p50[g] = append(p50[g], seconds(percentile(lat, 0.50)))
-			p99[g] = append(p99[g], seconds(percentile(lat, 0.99)))
-		}
-		last := len(p50[small]) - 1
-		ratios = append(ratios, p50[large][last]/p50[small][last])
-		hotRatios = append(hotRatios, p50[hot][last]/p50[small][last])
+	p50, p99, ratios, hotRatios, err := h.timeChecks(sets, checks, small, large, hot)
+	if err != nil {
+		return err
 	}
 	none := text("—")
 	h.add(result{row: "1", what: fmt.Sprintf("read check p50, %s grants", count(small.n)), unit: unitSeconds,
