@@ -131,18 +131,28 @@ func int64p(v int64) *int64 { return &v }
 // portal (plus records that do not exist), for comparing two states.
 func decisions(t *testing.T, s *crmaccess.Service) map[string]crmaccess.Decision {
 	t.Helper()
+	return decisionsOf(t, s, []string{admin, alice, bob, carol, dave}, []crmaccess.Ref{
+		crmaccess.OpportunityRef(1), crmaccess.OpportunityRef(2), crmaccess.OpportunityRef(3), crmaccess.OpportunityRef(99),
+		crmaccess.ContactRef(1), crmaccess.ContactRef(2), crmaccess.ContactRef(3), crmaccess.ContactRef(4),
+		crmaccess.ContactRef(5), crmaccess.ContactRef(6), crmaccess.ContactRef(99),
+	}, "unauthorized")
+}
+
+// allActions are the four actions of a check.
+var allActions = []crmaccess.Action{crmaccess.ActionRead, crmaccess.ActionEdit, crmaccess.ActionDelete, crmaccess.ActionChangeAccess}
+
+// decisionsOf checks every user against every ref for every action, keyed
+// "user ref action". A user who is not known and active (EUNAUTHORIZED)
+// gets the decision whose reason is unknown.
+func decisionsOf(t *testing.T, s *crmaccess.Service, users []string, refs []crmaccess.Ref, unknown crmaccess.Reason) map[string]crmaccess.Decision {
+	t.Helper()
 	out := map[string]crmaccess.Decision{}
-	for _, u := range []string{admin, alice, bob, carol, dave} {
-		for _, ref := range []crmaccess.Ref{
-			crmaccess.OpportunityRef(1), crmaccess.OpportunityRef(2), crmaccess.OpportunityRef(3), crmaccess.OpportunityRef(99),
-			crmaccess.ContactRef(1), crmaccess.ContactRef(2), crmaccess.ContactRef(3), crmaccess.ContactRef(4),
-			crmaccess.ContactRef(5), crmaccess.ContactRef(6), crmaccess.ContactRef(99),
-		} {
-			for _, a := range []crmaccess.Action{crmaccess.ActionRead, crmaccess.ActionEdit, crmaccess.ActionDelete, crmaccess.ActionChangeAccess} {
+	for _, u := range users {
+		for _, ref := range refs {
+			for _, a := range allActions {
 				d, err := s.Check(context.Background(), u, ref, a)
 				if crmaccess.ErrorCode(err) == crmaccess.EUNAUTHORIZED {
-					// Not a known, active user of this store (an empty one).
-					d, err = crmaccess.Decision{Reason: "unauthorized"}, nil
+					d, err = crmaccess.Decision{Reason: unknown}, nil
 				}
 				if err != nil {
 					t.Fatalf("Check(%s, %v, %s): %v", u, ref, a, err)

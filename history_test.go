@@ -45,29 +45,14 @@ var (
 		crmaccess.OpportunityRef(99), crmaccess.ContactRef(1), crmaccess.ContactRef(2), crmaccess.ContactRef(3),
 		crmaccess.ContactRef(4), crmaccess.ContactRef(5), crmaccess.ContactRef(6), crmaccess.ContactRef(7), crmaccess.ContactRef(99),
 	}
-	historyActions = []crmaccess.Action{crmaccess.ActionRead, crmaccess.ActionEdit, crmaccess.ActionDelete, crmaccess.ActionChangeAccess}
+	historyActions = allActions
 )
 
 // liveDecisions records Check's answers for every user, record and action;
 // a user Check refuses as unauthorized (unknown, inactive) is denied.
 func liveDecisions(t *testing.T, s *crmaccess.Service) map[string]crmaccess.Decision {
 	t.Helper()
-	out := map[string]crmaccess.Decision{}
-	for _, u := range historyUsers {
-		for _, ref := range historyRefs {
-			for _, a := range historyActions {
-				d, err := s.Check(context.Background(), u, ref, a)
-				if crmaccess.ErrorCode(err) == crmaccess.EUNAUTHORIZED {
-					d, err = crmaccess.Decision{Reason: crmaccess.ReasonDenied}, nil
-				}
-				if err != nil {
-					t.Fatalf("Check(%s, %v, %s): %v", u, ref, a, err)
-				}
-				out[u+" "+ref.String()+" "+string(a)] = d
-			}
-		}
-	}
-	return out
+	return decisionsOf(t, s, historyUsers, historyRefs, crmaccess.ReasonDenied)
 }
 
 // pastDecisions asks the point-in-time API the same questions about

@@ -339,22 +339,7 @@ func checkEverything(t *testing.T, svc *crmaccess.Service, w *previewWorld) map[
 	for _, id := range w.opportunities {
 		refs = append(refs, crmaccess.OpportunityRef(id))
 	}
-	out := map[string]crmaccess.Decision{}
-	for _, u := range append(slices.Clone(w.users), dryNobody) {
-		for _, ref := range refs {
-			for _, a := range []crmaccess.Action{crmaccess.ActionRead, crmaccess.ActionEdit, crmaccess.ActionDelete, crmaccess.ActionChangeAccess} {
-				d, err := svc.Check(context.Background(), u, ref, a)
-				if crmaccess.ErrorCode(err) == crmaccess.EUNAUTHORIZED {
-					d, err = crmaccess.Decision{Reason: "unauthorized"}, nil
-				}
-				if err != nil {
-					t.Fatalf("Check(%s, %v, %s): %v", u, ref, a, err)
-				}
-				out[u+" "+ref.String()+" "+string(a)] = d
-			}
-		}
-	}
-	return out
+	return decisionsOf(t, svc, append(slices.Clone(w.users), dryNobody), refs, "unauthorized")
 }
 
 // entriesAfter returns the log entries after the position of token tok.
