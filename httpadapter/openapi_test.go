@@ -294,16 +294,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 					t.Errorf("request does not match the document: %v", err)
 				}
 			}
-			err := openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
-				RequestValidationInput: in,
-				Status:                 w.Code,
-				Header:                 w.Header(),
-				Body:                   io.NopCloser(bytes.NewReader(w.Body.Bytes())),
-				Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-			})
-			if err != nil {
-				t.Errorf("answer does not match the document: %v\n%s", err, w.Body.String())
-			}
+			answerMatchesDocument(t, ctx, in, w)
 
 			// The XML twin of the answer is documented too.
 			r.path = rawPath + ".xml"
@@ -335,5 +326,21 @@ func TestOpenAPIDescribesUnknownPaths(t *testing.T) {
 	}
 	if err := doc.Components.Schemas["ErrorEnvelope"].Value.VisitJSON(v); err != nil || w.Code != 404 {
 		t.Errorf("%d %v: %s", w.Code, err, w.Body.String())
+	}
+}
+
+// answerMatchesDocument validates the recorded answer w to the request of
+// in against the OpenAPI document: status, headers and body.
+func answerMatchesDocument(t *testing.T, ctx context.Context, in *openapi3filter.RequestValidationInput, w *httptest.ResponseRecorder) {
+	t.Helper()
+	err := openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 w.Code,
+		Header:                 w.Header(),
+		Body:                   io.NopCloser(bytes.NewReader(w.Body.Bytes())),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	})
+	if err != nil {
+		t.Errorf("answer does not match the document: %v\n%s", err, w.Body.String())
 	}
 }
