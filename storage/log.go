@@ -48,6 +48,9 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 		return 0, &crmaccess.Error{Code: crmaccess.EUNAVAILABLE,
 			Message: "the database did not confirm the write; its outcome is unknown", Err: err}
 	}
+	if s.ckpt != nil {
+		s.ckpt.written()
+	}
 	return pos, nil
 }
 

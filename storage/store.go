@@ -55,6 +55,9 @@ type Store struct {
 	immediate bool
 	stmts     *stmtCache // SQLite only (stmtcache.go): writes' statements
 	readStmts *stmtCache // and those of reads outside a transaction
+	// ckpt checkpoints the WAL after writes (checkpoint.go): set on the
+	// SQLite databases Open opens, whose connections do not.
+	ckpt *checkpointer
 }
 
 var _ crmaccess.Store = (*Store)(nil)
@@ -67,7 +70,8 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: Open needs the path of a database file")
 	}
 	dsn := SQLiteDSN(path)
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	registerSQLiteDriver() // checkpoint.go: no auto-checkpoint
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver, DSN: dsn}), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return nil, crmaccess.Internal(err)
 	}
@@ -150,12 +154,19 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 	if err := s.migrate(ctx, o.TablePrefix); err != nil {
 		return nil, s.translate(ctx, err)
 	}
+	if owned && !d.postgres() {
+		s.ckpt = newCheckpointer(sqlDB)
+		s.ckpt.written() // whatever the migration wrote
+	}
 	return s, nil
 }
 
 // Close releases the database if the Store opened it (Open); a caller's
 // database (New) stays open.
 func (s *Store) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
 	if s.stmts != nil {
 		s.stmts.close()
 		s.readStmts.close()
