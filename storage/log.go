@@ -58,19 +58,7 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 // position written, or the head and a nil batch when there is nothing to
 // write.
 func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
-	if s.d.postgres() {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.t.log)); err != nil {
-			return 0, nil, err
-		}
-	} else if !s.immediate {
-		// SQLite: take the write lock before reading, since the caller's
-		// database may begin deferred transactions (Open's begin
-		// immediate: BEGIN took it).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
-			return 0, nil, err
-		}
-	}
-	head, err := s.head(ctx, tx)
+	head, err := s.lockHead(ctx, tx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -100,6 +88,25 @@ func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.C
 		}
 	}
 	return pos, b, nil
+}
+
+// lockHead takes the writer lock of tx and returns the head of the log, read
+// once the lock is held. PostgreSQL: the advisory lock and the head in one
+// call of schema v7's function. SQLite: Open's connections begin immediate
+// transactions (BEGIN took the database's write lock); a caller's database
+// may begin deferred ones, so a statement that writes nothing takes it.
+func (s *Store) lockHead(ctx context.Context, tx *wtx) (int64, error) {
+	if s.d.postgres() {
+		var head int64
+		err := tx.QueryRowContext(ctx, `SELECT `+s.t.lockHead+`($1)`, lockKey(s.t.log)).Scan(&head)
+		return head, err
+	}
+	if !s.immediate {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
+			return 0, err
+		}
+	}
+	return s.head(ctx, tx)
 }
 
 // head returns the newest position of the log, 0 for an empty log.
