@@ -25,6 +25,9 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 	if err := ctx.Err(); err != nil {
 		return 0, crmaccess.Internal(err)
 	}
+	if s.pgx {
+		return s.updateOnConn(ctx, build)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.translate(ctx, err)
@@ -42,16 +45,21 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 		return pos, nil
 	}
 	if err := tx.Commit(); err != nil {
-		if ctx.Err() != nil {
-			return 0, crmaccess.Internal(ctx.Err())
-		}
-		return 0, &crmaccess.Error{Code: crmaccess.EUNAVAILABLE,
-			Message: "the database did not confirm the write; its outcome is unknown", Err: err}
+		return 0, commitFailed(ctx, err)
 	}
 	if s.ckpt != nil {
 		s.ckpt.written()
 	}
 	return pos, nil
+}
+
+// commitFailed is Update's error when COMMIT did not answer success.
+func commitFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return crmaccess.Internal(ctx.Err())
+	}
+	return &crmaccess.Error{Code: crmaccess.EUNAVAILABLE,
+		Message: "the database did not confirm the write; its outcome is unknown", Err: err}
 }
 
 // buildAndWrite is Update's transaction up to the commit. It returns the
@@ -62,6 +70,12 @@ func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.C
 	if err != nil {
 		return 0, nil, err
 	}
+	return s.buildAndWriteAt(ctx, tx, head, build)
+}
+
+// buildAndWriteAt is buildAndWrite once the writer lock is held and the
+// head read.
+func (s *Store) buildAndWriteAt(ctx context.Context, tx *wtx, head int64, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
 	b, err := build(ctx, reader{s, tx}, head)
 	if err != nil {
 		return 0, nil, err

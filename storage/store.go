@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -58,6 +59,9 @@ type Store struct {
 	// ckpt checkpoints the WAL after writes (checkpoint.go): set on the
 	// SQLite databases Open opens, whose connections do not.
 	ckpt *checkpointer
+	// pgx is set on PostgreSQL through pgx's database/sql driver: Update
+	// begins and ends its transactions by hand (pgwrite.go).
+	pgx bool
 }
 
 var _ crmaccess.Store = (*Store)(nil)
@@ -145,7 +149,9 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 		batchSize: o.BatchSize,
 		owned:     owned,
 	}
-	if !d.postgres() {
+	if d.postgres() {
+		_, s.pgx = sqlDB.Driver().(*stdlib.Driver)
+	} else {
 		s.stmts, s.readStmts = newStmtCache(), newStmtCache()
 		if sd, ok := gdb.Dialector.(*sqlite.Dialector); ok && sd.Conn == nil {
 			s.immediate = beginsImmediate(sd.DSN)
