@@ -256,13 +256,15 @@ func schemaV6(t tables, _ dialect, p string) []string {
 // statement doing both would read the log on the snapshot taken when it
 // started, before a writer it waited for had committed. A VOLATILE
 // function takes a new snapshot for each statement it runs (READ
-// COMMITTED), so its head is read after the lock.
+// COMMITTED), so its head is read after the lock. Its second argument,
+// of the log table's row type and never passed, makes the function depend
+// on the table: dropping the table with CASCADE drops the function too.
 func schemaV7(t tables, d dialect, _ string) []string {
 	if !d.postgres() {
 		return nil
 	}
 	return []string{
-		`CREATE OR REPLACE FUNCTION ` + t.lockHead + `(k BIGINT) RETURNS BIGINT VOLATILE LANGUAGE plpgsql AS $fn$
+		`CREATE OR REPLACE FUNCTION ` + t.lockHead + `(k BIGINT, unused ` + t.log + ` DEFAULT NULL) RETURNS BIGINT VOLATILE LANGUAGE plpgsql AS $fn$
 		DECLARE
 			head BIGINT;
 		BEGIN
