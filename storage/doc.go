@@ -27,4 +27,20 @@
 // translates errors once: a unique violation, a removed rule that is not
 // stored or an update of a missing record is ECONFLICT; anything else,
 // a cancelled context included, is EINTERNAL.
+//
+// On PostgreSQL a write begins with one call (schema v7's function
+// <prefix>lock_head) that takes the writer lock and reads the head of the
+// log; over pgx's database/sql driver it is sent in one message with the
+// BEGIN of the write's transaction (see pgwrite.go).
+//
+// # SQLite checkpoints
+//
+// The connections of a database Open opens do not checkpoint the
+// write-ahead log when a COMMIT takes it past 1,000 pages (SQLite's
+// auto-checkpoint, which made that COMMIT wait for the copy): the Store
+// checkpoints from a goroutine of its own after writes, PASSIVE (never
+// waiting for, nor blocking, a reader or a writer), at most every 50 ms,
+// until Close. Durability is unchanged: a committed write is in the log,
+// which SQLite replays on the next open. A database passed to New keeps
+// its own connections' settings.
 package storage

@@ -25,6 +25,9 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 	if err := ctx.Err(); err != nil {
 		return 0, crmaccess.Internal(err)
 	}
+	if s.pgx {
+		return s.updateOnConn(ctx, build)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.translate(ctx, err)
@@ -42,35 +45,37 @@ func (s *Store) Update(ctx context.Context, build func(context.Context, crmacces
 		return pos, nil
 	}
 	if err := tx.Commit(); err != nil {
-		if ctx.Err() != nil {
-			return 0, crmaccess.Internal(ctx.Err())
-		}
-		return 0, &crmaccess.Error{Code: crmaccess.EUNAVAILABLE,
-			Message: "the database did not confirm the write; its outcome is unknown", Err: err}
+		return 0, commitFailed(ctx, err)
+	}
+	if s.ckpt != nil {
+		s.ckpt.written()
 	}
 	return pos, nil
+}
+
+// commitFailed is Update's error when COMMIT did not answer success.
+func commitFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return crmaccess.Internal(ctx.Err())
+	}
+	return &crmaccess.Error{Code: crmaccess.EUNAVAILABLE,
+		Message: "the database did not confirm the write; its outcome is unknown", Err: err}
 }
 
 // buildAndWrite is Update's transaction up to the commit. It returns the
 // position written, or the head and a nil batch when there is nothing to
 // write.
 func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
-	if s.d.postgres() {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.t.log)); err != nil {
-			return 0, nil, err
-		}
-	} else if !s.immediate {
-		// SQLite: take the write lock before reading, since the caller's
-		// database may begin deferred transactions (Open's begin
-		// immediate: BEGIN took it).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
-			return 0, nil, err
-		}
-	}
-	head, err := s.head(ctx, tx)
+	head, err := s.lockHead(ctx, tx)
 	if err != nil {
 		return 0, nil, err
 	}
+	return s.buildAndWriteAt(ctx, tx, head, build)
+}
+
+// buildAndWriteAt is buildAndWrite once the writer lock is held and the
+// head read.
+func (s *Store) buildAndWriteAt(ctx context.Context, tx *wtx, head int64, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, *crmaccess.Batch, error) {
 	b, err := build(ctx, reader{s, tx}, head)
 	if err != nil {
 		return 0, nil, err
@@ -97,6 +102,25 @@ func (s *Store) buildAndWrite(ctx context.Context, tx *wtx, build func(context.C
 		}
 	}
 	return pos, b, nil
+}
+
+// lockHead takes the writer lock of tx and returns the head of the log, read
+// once the lock is held. PostgreSQL: the advisory lock and the head in one
+// call of schema v7's function. SQLite: Open's connections begin immediate
+// transactions (BEGIN took the database's write lock); a caller's database
+// may begin deferred ones, so a statement that writes nothing takes it.
+func (s *Store) lockHead(ctx context.Context, tx *wtx) (int64, error) {
+	if s.d.postgres() {
+		var head int64
+		err := tx.QueryRowContext(ctx, `SELECT `+s.t.lockHead+`($1)`, lockKey(s.t.log)).Scan(&head)
+		return head, err
+	}
+	if !s.immediate {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.t.log+` WHERE 1 = 0`); err != nil {
+			return 0, err
+		}
+	}
+	return s.head(ctx, tx)
 }
 
 // head returns the newest position of the log, 0 for an empty log.

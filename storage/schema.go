@@ -27,6 +27,7 @@ type tables struct {
 	log             string
 	counts          string
 	rules           string // gorm-adapter's table, not prefixed
+	lockHead        string // PostgreSQL: the function of schema v7
 }
 
 func newTables(prefix, rules string) tables {
@@ -43,6 +44,7 @@ func newTables(prefix, rules string) tables {
 		log:             prefix + "log",
 		counts:          prefix + "record_counts",
 		rules:           rules,
+		lockHead:        prefix + "lock_head",
 	}
 }
 
@@ -64,6 +66,7 @@ var migrations = []migration{
 	{version: 4, name: "user status", sql: schemaV4},
 	{version: 5, name: "record counts", sql: schemaV5},
 	{version: 6, name: "history indexes and baseline", sql: schemaV6, then: baseline},
+	{version: 7, name: "writer lock and head in one call", sql: schemaV7},
 }
 
 // schemaV1 creates the record tables and the change table. Lists
@@ -243,6 +246,33 @@ func schemaV6(t tables, _ dialect, p string) []string {
 		`CREATE INDEX ` + p + `changes_actor_idx ON ` + t.changes + ` (actor, seq)`,
 		`CREATE INDEX ` + p + `changes_at_idx ON ` + t.changes + ` (at_sec, at_nsec)`,
 		`CREATE INDEX ` + p + `changes_admin_idx ON ` + t.changes + ` (user_id) WHERE entity_kind = '' AND after_admin`,
+	}
+}
+
+// schemaV7 (PostgreSQL; nothing on SQLite) adds the function a write
+// begins with: it takes the writer lock (the transaction-scoped advisory
+// lock of key k) and returns the head of the log, in one round trip where
+// they were two. The head must be read after the lock is granted: a plain
+// statement doing both would read the log on the snapshot taken when it
+// started, before a writer it waited for had committed. A VOLATILE
+// function takes a new snapshot for each statement it runs (READ
+// COMMITTED), so its head is read after the lock. Its second argument,
+// of the log table's row type and never passed, makes the function depend
+// on the table: dropping the table with CASCADE drops the function too.
+func schemaV7(t tables, d dialect, _ string) []string {
+	if !d.postgres() {
+		return nil
+	}
+	return []string{
+		`CREATE OR REPLACE FUNCTION ` + t.lockHead + `(k BIGINT, unused ` + t.log + ` DEFAULT NULL) RETURNS BIGINT VOLATILE LANGUAGE plpgsql AS $fn$
+		DECLARE
+			head BIGINT;
+		BEGIN
+			PERFORM pg_advisory_xact_lock(k);
+			SELECT COALESCE(MAX(seq), 0) INTO head FROM ` + t.log + `;
+			RETURN head;
+		END
+		$fn$`,
 	}
 }
 

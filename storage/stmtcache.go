@@ -103,14 +103,24 @@ func (c *stmtCache) close() {
 // wtx is a write's transaction: the Store's own (Update) or a host's
 // (InTx). Its statements run through the Store's cache when it has one.
 type wtx struct {
-	*sql.Tx
+	// q runs the transaction's statements: tx, or on PostgreSQL the
+	// connection of a transaction begun by hand (pgwrite.go).
+	q     txQueries
+	tx    *sql.Tx    // nil on a connection
 	cache *stmtCache // nil: no cache
 	// stmts are this transaction's handles of cached statements.
 	stmts map[string]*sql.Stmt
 }
 
+// txQueries is what *sql.Tx and *sql.Conn share.
+type txQueries interface {
+	execer
+	queryer
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
 func (s *Store) newWtx(tx *sql.Tx, own bool) *wtx {
-	w := &wtx{Tx: tx}
+	w := &wtx{q: tx, tx: tx}
 	if own && s.stmts != nil {
 		w.cache = s.stmts
 	}
@@ -120,7 +130,7 @@ func (s *Store) newWtx(tx *sql.Tx, own bool) *wtx {
 // stmt returns the transaction's handle of query's cached statement, or
 // nil when it is not cached (yet).
 func (w *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
-	if w.cache == nil {
+	if w.cache == nil || w.tx == nil {
 		return nil
 	}
 	if st, ok := w.stmts[query]; ok {
@@ -132,7 +142,7 @@ func (w *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 	}
 	// Prepared on the transaction's connection now unless it was before;
 	// closed with the transaction.
-	tst := w.Tx.StmtContext(ctx, st)
+	tst := w.tx.StmtContext(ctx, st)
 	if w.stmts == nil {
 		w.stmts = map[string]*sql.Stmt{}
 	}
@@ -144,32 +154,32 @@ func (w *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if st := w.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return w.Tx.ExecContext(ctx, query, args...)
+	return w.q.ExecContext(ctx, query, args...)
 }
 
 func (w *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := w.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return w.Tx.QueryContext(ctx, query, args...)
+	return w.q.QueryContext(ctx, query, args...)
 }
 
 func (w *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := w.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return w.Tx.QueryRowContext(ctx, query, args...)
+	return w.q.QueryRowContext(ctx, query, args...)
 }
 
 // PrepareContext returns a statement of the transaction that the caller
 // closes: a handle of the cached one, or one prepared in the transaction.
 func (w *wtx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	if w.cache != nil {
+	if w.cache != nil && w.tx != nil {
 		if st := w.cache.get(query); st != nil {
-			return w.Tx.StmtContext(ctx, st), nil
+			return w.tx.StmtContext(ctx, st), nil
 		}
 	}
-	return w.Tx.PrepareContext(ctx, query)
+	return w.q.PrepareContext(ctx, query)
 }
 
 // prepared returns the cached statement of query, preparing it on db now

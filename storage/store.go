@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -55,6 +56,12 @@ type Store struct {
 	immediate bool
 	stmts     *stmtCache // SQLite only (stmtcache.go): writes' statements
 	readStmts *stmtCache // and those of reads outside a transaction
+	// ckpt checkpoints the WAL after writes (checkpoint.go): set on the
+	// SQLite databases Open opens, whose connections do not.
+	ckpt *checkpointer
+	// pgx is set on PostgreSQL through pgx's database/sql driver: Update
+	// begins and ends its transactions by hand (pgwrite.go).
+	pgx bool
 }
 
 var _ crmaccess.Store = (*Store)(nil)
@@ -67,7 +74,8 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, crmaccess.Errorf(crmaccess.EINVALID, "storage: Open needs the path of a database file")
 	}
 	dsn := SQLiteDSN(path)
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	registerSQLiteDriver() // checkpoint.go: no auto-checkpoint
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver, DSN: dsn}), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return nil, crmaccess.Internal(err)
 	}
@@ -141,7 +149,9 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 		batchSize: o.BatchSize,
 		owned:     owned,
 	}
-	if !d.postgres() {
+	if d.postgres() {
+		_, s.pgx = sqlDB.Driver().(*stdlib.Driver)
+	} else {
 		s.stmts, s.readStmts = newStmtCache(), newStmtCache()
 		if sd, ok := gdb.Dialector.(*sqlite.Dialector); ok && sd.Conn == nil {
 			s.immediate = beginsImmediate(sd.DSN)
@@ -150,12 +160,19 @@ func newStore(ctx context.Context, gdb *gorm.DB, opts *Options, owned bool) (*St
 	if err := s.migrate(ctx, o.TablePrefix); err != nil {
 		return nil, s.translate(ctx, err)
 	}
+	if owned && !d.postgres() {
+		s.ckpt = newCheckpointer(sqlDB)
+		s.ckpt.written() // whatever the migration wrote
+	}
 	return s, nil
 }
 
 // Close releases the database if the Store opened it (Open); a caller's
 // database (New) stays open.
 func (s *Store) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
 	if s.stmts != nil {
 		s.stmts.close()
 		s.readStmts.close()

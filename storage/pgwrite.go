@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/crmaccess/crmaccess"
+)
+
+// On PostgreSQL through pgx's database/sql driver, Update begins its
+// transaction by hand on a connection of its own, to save a round trip:
+// database/sql's BeginTx sends BEGIN alone and waits for its answer before
+// the first statement. Update sends instead, in one simple-protocol
+// message, "SELECT lock_head(k); BEGIN": the SELECT (schema v7's function:
+// the writer lock, then the head) runs in the implicit transaction of the
+// message, which BEGIN turns into a transaction block (PostgreSQL's rule
+// for a BEGIN inside a multi-statement message), so the lock is held until
+// the COMMIT or ROLLBACK that Update sends at the end, as with BeginTx. The
+// statements in between run on the connection as they would in a *sql.Tx.
+//
+// A connection never goes back to the pool inside a transaction: after
+// the COMMIT or ROLLBACK, the connection's transaction status (from the
+// server's last ReadyForQuery, no round trip) must be idle, and a
+// connection that is not, or whose ROLLBACK failed, is discarded
+// (driver.ErrBadConn).
+
+// withPgConn calls fn with conn's pgx connection.
+func withPgConn(conn *sql.Conn, fn func(*pgconn.PgConn) error) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return errNotPgx
+		}
+		return fn(c.Conn().PgConn())
+	})
+}
+
+// updateOnConn is Update on PostgreSQL over pgx (see above).
+func (s *Store) updateOnConn(ctx context.Context, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, s.translate(ctx, err)
+	}
+	defer conn.Close()
+	var head int64
+	err = withPgConn(conn, func(pc *pgconn.PgConn) error {
+		results, err := pc.Exec(ctx, `SELECT `+s.t.lockHead+`(`+strconv.FormatInt(lockKey(s.t.log), 10)+`); BEGIN`).ReadAll()
+		if err != nil {
+			return err
+		}
+		if len(results) != 2 || len(results[0].Rows) != 1 || len(results[0].Rows[0]) != 1 || pc.TxStatus() != 'T' {
+			return errors.New("storage: the writer lock's answer is not one head inside a transaction")
+		}
+		head, err = strconv.ParseInt(string(results[0].Rows[0][0]), 10, 64)
+		return err
+	})
+	if err != nil {
+		s.endOnConn(ctx, conn, "rollback")
+		return 0, s.translate(ctx, err)
+	}
+	pos, b, err := s.buildAndWriteAt(ctx, &wtx{q: conn}, head, build)
+	if err != nil || b == nil {
+		s.endOnConn(ctx, conn, "rollback")
+		if err != nil {
+			return 0, s.translate(ctx, err)
+		}
+		return pos, nil
+	}
+	if err := s.endOnConn(ctx, conn, "commit"); err != nil {
+		return 0, commitFailed(ctx, err)
+	}
+	return pos, nil
+}
+
+// rollbackTimeout bounds a ROLLBACK sent after ctx was cancelled.
+const rollbackTimeout = 5 * time.Second
+
+// endOnConn sends COMMIT or ROLLBACK (lower case, as pgx's Tx sends them)
+// on conn and returns the error of a COMMIT that did not commit. A
+// connection left in a transaction, or broken, is discarded.
+func (s *Store) endOnConn(ctx context.Context, conn *sql.Conn, end string) error {
+	if end == "rollback" {
+		// A cancelled ctx must not leave the transaction open.
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		ctx = c
+	}
+	var ended error
+	_ = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			ended = errNotPgx
+			return driver.ErrBadConn
+		}
+		pc := c.Conn().PgConn()
+		if pc.IsClosed() {
+			ended = errors.New("storage: the connection is closed")
+			return driver.ErrBadConn
+		}
+		results, err := pc.Exec(ctx, end).ReadAll()
+		switch {
+		case err != nil:
+			ended = err
+		case end == "commit" && (len(results) != 1 || results[0].CommandTag.String() != "COMMIT"):
+			// COMMIT of a failed transaction answers ROLLBACK.
+			ended = errors.New("storage: the transaction was rolled back at COMMIT")
+		}
+		if err != nil || pc.TxStatus() != 'I' {
+			return driver.ErrBadConn // never back to the pool in a transaction
+		}
+		return nil
+	})
+	return ended
+}
