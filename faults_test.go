@@ -315,6 +315,7 @@ var writePaths = []writePath{
 // every path again with every statement split into two-row chunks
 // (storage.Options.BatchSize 2).
 func TestEveryFaultLeavesNoTrace(t *testing.T) {
+	t.Parallel() // a long test of its own: it overlaps the others of its kind on the second core
 	var mu sync.Mutex
 	total, runs := 0, 0
 	batches := []int{0}

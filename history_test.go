@@ -218,6 +218,7 @@ func historySteps(t *testing.T) []historyStep {
 // every step's time and token and compares: a replay, on SQLite and
 // PostgreSQL.
 func TestPointInTimeReplaysTheHistory(t *testing.T) {
+	t.Parallel() // a long test of its own: it overlaps the others of its kind on the second core
 	eachDatabase(t, func(t *testing.T, on database) {
 		ctx := context.Background()
 		clock := newFakeClock(testNow)

@@ -133,6 +133,7 @@ func (c *pageCountingStore) Opportunities(ctx context.Context, ids []int64) ([]c
 // opportunities reads that page's rows from the store, not every record
 // (30,000 opportunities; 300,000 with CRMACCESS_LONG=1).
 func TestFirstPageReadsOnlyItsRows(t *testing.T) {
+	t.Parallel() // a long test of its own: it overlaps the others of its kind on the second core
 	n := 30_000
 	if os.Getenv("CRMACCESS_LONG") != "" {
 		n = 300_000

@@ -155,6 +155,7 @@ func multiDecisions(ctx context.Context, svc *crmaccess.Service) (map[string]str
 // no record is self-contradictory; the log replays to the rule table (see
 // auditSeveralProcesses).
 func TestSeveralProcesses(t *testing.T) {
+	t.Parallel() // a long test of its own: it overlaps the others of its kind on the second core
 	if os.Getenv(multiChildEnv) != "" {
 		t.Skip("in a child")
 	}
