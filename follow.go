@@ -120,6 +120,11 @@ func (s *Service) catchUpTo(ctx context.Context, tx Reader, head int64) error {
 func (s *Service) applyOwn(pos int64, b *Batch) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	s.applyOwnLocked(pos, b)
+}
+
+// applyOwnLocked is applyOwn with applyMu held.
+func (s *Service) applyOwnLocked(pos int64, b *Batch) {
 	switch at := s.applied.Load(); {
 	case at >= pos:
 	case at == pos-1:

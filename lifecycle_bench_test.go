@@ -2,6 +2,7 @@ package crmaccess_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
@@ -63,6 +64,36 @@ func BenchmarkSetOpportunityAccessOn(b *testing.B) {
 				}
 				i++
 			}
+		})
+	}
+}
+
+// BenchmarkConcurrentSetOpportunityAccess is BenchmarkSetOpportunityAccessOn
+// with 16 goroutines at once, each toggling opportunities of its own (the
+// writes of one instance committed together): the library's part of row
+// 7, without HTTP.
+func BenchmarkConcurrentSetOpportunityAccess(b *testing.B) {
+	fx := dataset.Grants(100_000)
+	for _, db := range testportal.Databases() {
+		b.Run(string(db), func(b *testing.B) {
+			svc := lifecycleBenchService(b, db, fx)
+			ctx := context.Background()
+			lists := [][]string{{dataset.UserID(901), dataset.UserID(902), dataset.UserID(903)}, {dataset.UserID(904), dataset.UserID(905)}}
+			var next atomic.Int64
+			b.SetParallelism(8) // 16 goroutines on 2 CPUs
+			b.ResetTimer()      // the import is not measured
+			b.RunParallel(func(pb *testing.PB) {
+				// Each goroutine its own opportunities, 64 apart.
+				g := int(next.Add(1))
+				i := 0
+				for pb.Next() {
+					o := fx.Opportunities[(g+64*(i%32))%len(fx.Opportunities)]
+					if _, err := svc.SetOpportunityAccess(ctx, o.CreateBy, o.ID, true, lists[(i/32)%2]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
 		})
 	}
 }

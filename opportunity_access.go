@@ -24,7 +24,7 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 	}
 	ref := OpportunityRef(id)
 	var res OpportunityResult
-	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		o, err := s.readableOpportunity(ctx, tx, u, id)
 		if err != nil {
 			return nil, err

@@ -49,6 +49,14 @@ type instance struct {
 	now     func() time.Time
 	maxList int
 
+	// groupMu guards queue, the writes waiting to be committed together
+	// (groupcommit.go).
+	groupMu sync.Mutex
+	queue   []*groupedWrite
+	// groupedWrites counts the writes committed in groups of more than
+	// one, for tests.
+	groupedWrites atomic.Int64
+
 	// writeMu lets one write of this instance at a time wait for the
 	// store's writer lock.
 	writeMu sync.Mutex
@@ -193,6 +201,11 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	return s.updateLocked(ctx, actor, build)
+}
+
+// updateLocked is update with writeMu held.
+func (s *Service) updateLocked(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
 	backoff := time.Millisecond
 	reloaded := false
 	for attempt := 1; ; attempt++ {
@@ -268,6 +281,12 @@ func (s *Service) decide(ctx context.Context, tx Reader, head int64, actor strin
 	if err := s.catchUpTo(ctx, tx, head); err != nil {
 		return nil, nil, err
 	}
+	return s.decideOnMemory(ctx, tx, actor, build)
+}
+
+// decideOnMemory is decide once memory holds the state to decide on.
+func (s *Service) decideOnMemory(ctx context.Context, tx Reader, actor string,
+	build func(ctx context.Context, tx Reader) (*Batch, error)) (b *Batch, refused, err error) {
 	if actor != "" {
 		if err := s.activeActor(actor); err != nil {
 			return nil, err, err

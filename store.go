@@ -86,6 +86,31 @@ type Store interface {
 	Update(ctx context.Context, build func(ctx context.Context, tx Reader, head int64) (*Batch, error)) (position int64, err error)
 }
 
+// BuildFunc decides one write inside a write transaction (Store.Update):
+// from tx, a Reader of the transaction, and head, the log position of the
+// state it decides on, it returns the batch to write, or nil to write
+// nothing.
+type BuildFunc = func(ctx context.Context, tx Reader, head int64) (*Batch, error)
+
+// GroupUpdater is an optional capability of a Store: several writes in one
+// transaction (group commit). The Service uses it to commit concurrent
+// writes that do not touch the same records together.
+type GroupUpdater interface {
+	// UpdateGroup is Update for several builds: it takes the writer lock
+	// once, calls the builds in order, each with the head the batches
+	// before it bring the log to (so that the entries are consecutive),
+	// then writes each batch as its own log entry, and commits once. The
+	// builds are all called before any batch is written: a build's reads
+	// see the committed state, not the batches of the builds before it,
+	// so a group must not hold a write that reads what another writes. It returns
+	// each build's position (its entry's, or the head it saw when it
+	// wrote nothing) and each build's error: a build that fails writes
+	// nothing and does not stop the others. err is the failure of the
+	// transaction (writing a batch, the commit): then no build's batch is
+	// written, or, from the commit itself, the outcome is unknown.
+	UpdateGroup(ctx context.Context, builds []BuildFunc) (positions []int64, errs []error, err error)
+}
+
 // Notifier is an optional capability of a Store: a wake-up when a process
 // appended to the log (PostgreSQL's LISTEN/NOTIFY). The Service polls the
 // log as well, so a missed wake-up only costs latency.

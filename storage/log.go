@@ -22,35 +22,101 @@ import (
 // EUNAVAILABLE (the database was busy, or the commit's answer was lost and
 // its outcome is unknown); EINTERNAL.
 func (s *Store) Update(ctx context.Context, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, error) {
+	positions, errs, err := s.UpdateGroup(ctx, []crmaccess.BuildFunc{build})
+	if err != nil {
+		return 0, err
+	}
+	if errs[0] != nil {
+		return 0, s.translate(ctx, errs[0])
+	}
+	return positions[0], nil
+}
+
+// UpdateGroup runs several writes in one transaction under one writer
+// lock (see crmaccess.GroupUpdater): builds in order, each with the head
+// the writes before it brought the log to, each batch its own log entry.
+// A build's error is that build's alone; an error writing a batch, or the
+// commit's, fails every build and writes nothing (the commit's may leave
+// the outcome unknown, as Update's).
+func (s *Store) UpdateGroup(ctx context.Context, builds []crmaccess.BuildFunc) ([]int64, []error, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, crmaccess.Internal(err)
+		return nil, nil, crmaccess.Internal(err)
 	}
 	if s.pgx {
-		return s.updateOnConn(ctx, build)
+		return s.updateOnConn(ctx, builds)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, s.translate(ctx, err)
+		return nil, nil, s.translate(ctx, err)
 	}
 	if s.stmts != nil {
 		// Once the transaction has ended, whatever its outcome.
 		defer s.stmts.prepare(ctx, s.db)
 	}
-	pos, b, err := s.buildAndWrite(ctx, s.newWtx(tx, true), build)
-	if err != nil || b == nil {
+	w := s.newWtx(tx, true)
+	head, err := s.lockHead(ctx, w)
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, nil, s.translate(ctx, err)
+	}
+	positions, errs, wrote, err := s.buildAndWriteGroup(ctx, w, head, builds)
+	if err != nil || !wrote {
 		_ = tx.Rollback() // the error that matters is err
 		if err != nil {
-			return 0, s.translate(ctx, err)
+			return nil, nil, s.translate(ctx, err)
 		}
-		return pos, nil
+		return positions, errs, nil
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, commitFailed(ctx, err)
+		return nil, nil, commitFailed(ctx, err)
 	}
 	if s.ckpt != nil {
 		s.ckpt.written()
 	}
-	return pos, nil
+	return positions, errs, nil
+}
+
+// buildAndWriteGroup runs builds in order inside tx, from head, then
+// writes their batches as consecutive entries (on PostgreSQL, as one
+// statement when they fit one). It returns each build's position (its
+// entry's, or the head it saw when it wrote nothing) and error, and
+// whether anything was written; err is a write's error, which fails them
+// all.
+func (s *Store) buildAndWriteGroup(ctx context.Context, tx *wtx, head int64, builds []crmaccess.BuildFunc) (positions []int64, errs []error, wrote bool, err error) {
+	positions, errs = make([]int64, len(builds)), make([]error, len(builds))
+	var batches []*crmaccess.Batch
+	first := head + 1
+	for i, build := range builds {
+		b, err := build(ctx, reader{s, tx}, head)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if b == nil || emptyBatch(b) {
+			positions[i] = head
+			continue
+		}
+		head++
+		positions[i] = head
+		batches = append(batches, b)
+	}
+	if len(batches) == 0 {
+		return positions, errs, false, nil
+	}
+	if len(batches) > 1 && s.fitOneStatement(batches) {
+		// PostgreSQL: every entry, with the notification, in one round
+		// trip.
+		if err := s.writeOneStatement(ctx, tx, batches, first); err != nil {
+			return nil, nil, false, err
+		}
+		return positions, errs, true, nil
+	}
+	for k, b := range batches {
+		if err := s.writeAt(ctx, tx, b, first+int64(k)); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	return positions, errs, true, nil
 }
 
 // commitFailed is Update's error when COMMIT did not answer success.
@@ -83,25 +149,30 @@ func (s *Store) buildAndWriteAt(ctx context.Context, tx *wtx, head int64, build 
 	if b == nil || emptyBatch(b) {
 		return head, nil, nil
 	}
-	pos := head + 1
+	if err := s.writeAt(ctx, tx, b, head+1); err != nil {
+		return 0, nil, err
+	}
+	return head + 1, b, nil
+}
+
+// writeAt writes b as the log entry at pos, with PostgreSQL's
+// notification of it.
+func (s *Store) writeAt(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos int64) error {
 	if s.fitsOneStatement(b) {
 		// PostgreSQL: the whole write, with its notification, in one
 		// round trip (onestatement.go).
-		if err := s.writeOneStatement(ctx, tx, b, pos); err != nil {
-			return 0, nil, err
-		}
-		return pos, b, nil
+		return s.writeOneStatement(ctx, tx, []*crmaccess.Batch{b}, pos)
 	}
 	if err := s.write(ctx, tx, b, pos); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if s.d.postgres() {
 		// Delivered to the listeners when the transaction commits.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.t.log, strconv.FormatInt(pos, 10)); err != nil {
-			return 0, nil, err
+			return err
 		}
 	}
-	return pos, b, nil
+	return nil
 }
 
 // lockHead takes the writer lock of tx and returns the head of the log, read

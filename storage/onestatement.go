@@ -69,10 +69,16 @@ func (o *oneStatement) rows(m multiRow, fixed []any, n int, fill func(args []any
 // fitsOneStatement reports whether b is of a shape writeOneStatement
 // writes: only the parts below, each within one chunk.
 func (s *Store) fitsOneStatement(b *crmaccess.Batch) bool {
-	if !s.d.postgres() || b.RequireEmpty || len(b.Users) > 0 || len(b.UpdateUsers) > 0 || len(b.Stages) > 0 ||
+	return s.d.postgres() && oneStatementVars(b) >= 0
+}
+
+// oneStatementVars is how many variables writeOneStatement binds for b,
+// or -1 when b is not of its shapes.
+func oneStatementVars(b *crmaccess.Batch) int {
+	if b.RequireEmpty || len(b.Users) > 0 || len(b.UpdateUsers) > 0 || len(b.Stages) > 0 ||
 		len(b.Contacts) > 0 || len(b.UpdateContacts) > 0 || len(b.UpdateOpportunities) > 0 || len(b.UpdateStages) > 0 ||
 		len(b.ContactShares) > 0 || len(b.DeleteContacts) > 0 || len(b.DeleteStages) > 0 {
-		return false
+		return -1
 	}
 	members, tags := 0, 0
 	for i := range b.Opportunities {
@@ -81,20 +87,133 @@ func (s *Store) fitsOneStatement(b *crmaccess.Batch) bool {
 	}
 	vars := 13*len(b.Opportunities) + 2*members + 4*tags + 2*len(b.OpportunityPrivacy) + 3*len(b.DeleteOpportunities) +
 		3*(len(b.RemoveRules)+len(b.AddRules)) + 21*len(b.Changes) + 16
-	per := statementRows
 	for _, n := range []int{len(b.Opportunities), members, tags, len(b.OpportunityPrivacy), len(b.DeleteOpportunities),
 		len(b.RemoveRules), len(b.AddRules), len(b.Changes)} {
-		if n > per {
+		if n > statementRows {
+			return -1
+		}
+	}
+	if vars > maxOneStatementVars {
+		return -1
+	}
+	return vars
+}
+
+// fitOneStatement reports whether the batches, written one after another
+// as consecutive entries, can go as one statement: each of its shapes,
+// all within the bound of variables, and no two touching the same
+// opportunity or rule (the parts of one statement must not touch a row
+// twice).
+func (s *Store) fitOneStatement(bs []*crmaccess.Batch) bool {
+	if !s.d.postgres() {
+		return false
+	}
+	vars := 0
+	opportunities := make(map[int64]bool)
+	rules := make(map[crmaccess.Rule]bool)
+	touch := func(id int64) bool {
+		seen := opportunities[id]
+		opportunities[id] = true
+		return !seen
+	}
+	for _, b := range bs {
+		n := oneStatementVars(b)
+		if n < 0 {
 			return false
+		}
+		vars += n
+		// Within a batch, the write's own rules apply (a record is
+		// touched by one batch only).
+		mine := make(map[int64]bool)
+		for _, ids := range [][]int64{b.DeleteOpportunities, privacyIDsOf(b), createdIDsOf(b)} {
+			for _, id := range ids {
+				if !mine[id] {
+					mine[id] = true
+					if !touch(id) {
+						return false
+					}
+				}
+			}
+		}
+		for _, list := range [][]crmaccess.Rule{b.RemoveRules, b.AddRules} {
+			for _, r := range list {
+				if rules[r] {
+					return false
+				}
+				rules[r] = true
+			}
 		}
 	}
 	return vars <= maxOneStatementVars
 }
 
-// writeOneStatement writes b (fitsOneStatement) at pos, with the
-// notification of pos, in one statement.
-func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos int64) error {
+func privacyIDsOf(b *crmaccess.Batch) []int64 {
+	ids := make([]int64, len(b.OpportunityPrivacy))
+	for i, p := range b.OpportunityPrivacy {
+		ids[i] = p.ID
+	}
+	return ids
+}
+
+func createdIDsOf(b *crmaccess.Batch) []int64 {
+	ids := make([]int64, len(b.Opportunities))
+	for i := range b.Opportunities {
+		ids[i] = b.Opportunities[i].ID
+	}
+	return ids
+}
+
+// writeOneStatement writes the batches (fitOneStatement) as the entries
+// from pos on, with the notification of the last, in one statement.
+func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, bs []*crmaccess.Batch, pos int64) error {
+	if s.pgx {
+		return s.writeArrays(ctx, tx, bs, pos)
+	}
 	var o oneStatement
+	var checks []func(count int64) error
+	delta := 0
+	for k, b := range bs {
+		delta += s.oneStatementParts(ctx, tx, &o, &checks, b, pos+int64(k))
+	}
+	last := pos + int64(len(bs)) - 1
+	if delta != 0 {
+		o.add(`UPDATE `+s.t.counts+` SET n = n + ? WHERE kind = ?`, []any{delta, string(crmaccess.KindOpportunity)}, false)
+	}
+
+	// The answer: the counted parts, then the notification, delivered to
+	// the listeners when the transaction commits.
+	var q strings.Builder
+	q.WriteString("WITH ")
+	q.WriteString(strings.Join(o.parts, ", "))
+	q.WriteString(" SELECT ")
+	for _, name := range o.counted {
+		q.WriteString("(SELECT count(*) FROM " + name + "), ")
+	}
+	q.WriteString("(SELECT count(*) FROM (SELECT pg_notify(?, ?)) n)")
+	args := append(o.args, s.t.log, strconv.FormatInt(last, 10))
+	counts := make([]int64, len(o.counted)+1)
+	dest := make([]any, len(counts))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := tx.QueryRowContext(ctx, s.d.bind(q.String()), args...).Scan(dest...); err != nil {
+		return err
+	}
+	if len(checks) != len(o.counted) {
+		return fmt.Errorf("storage: %d counted parts, %d checks", len(o.counted), len(checks))
+	}
+	for i, check := range checks {
+		if err := check(counts[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// oneStatementParts adds the parts of b, written at pos, to o, and the
+// checks of its counted parts, in order; it returns the change of the
+// count of opportunities.
+func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement, checks *[]func(int64) error, b *crmaccess.Batch, pos int64) int {
 	// Records created, with their members and tags.
 	var members []memberRow
 	var tags []tagRow
@@ -136,7 +255,6 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, b *crmaccess.Bat
 			privacyIDs[0] = append(privacyIDs[0], id)
 		}
 	}
-	var privacyChecks [][]int64
 	for v, ids := range privacyIDs {
 		if len(ids) == 0 {
 			continue
@@ -144,7 +262,12 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, b *crmaccess.Bat
 		slices.Sort(ids)
 		o.rows(multiRow{head: `UPDATE ` + s.t.opportunities + ` SET is_private = ? WHERE id IN (`, row: "?", tail: ")"},
 			[]any{v == 1}, len(ids), func(args []any, i int) []any { return append(args, ids[i]) }, true)
-		privacyChecks = append(privacyChecks, ids)
+		*checks = append(*checks, func(count int64) error {
+			if count != int64(len(ids)) {
+				return s.missing(ctx, tx, s.t.opportunities, "opportunity", ids)
+			}
+			return nil
+		})
 	}
 
 	// Records deleted with their members and tags; the records counted.
@@ -153,6 +276,14 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, b *crmaccess.Bat
 	o.rows(multiRow{head: `DELETE FROM ` + s.t.members + ` WHERE opportunity_id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, false)
 	o.rows(multiRow{head: `DELETE FROM ` + s.t.opportunityTags + ` WHERE opportunity_id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, false)
 	o.rows(multiRow{head: `DELETE FROM ` + s.t.opportunities + ` WHERE id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, true)
+	if len(deleted) > 0 {
+		*checks = append(*checks, func(count int64) error {
+			if n := int64(len(deleted)) - count; n != 0 {
+				return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of the opportunities to delete do not exist", n)
+			}
+			return nil
+		})
+	}
 
 	// Rules: removed (counted), added.
 	o.rows(multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE (ptype, v0, v1, v2, v3, v4, v5) IN (VALUES `,
@@ -160,16 +291,22 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, b *crmaccess.Bat
 		r := &b.RemoveRules[i]
 		return append(args, r.Type, r.From, r.To)
 	}, true)
+	if len(b.RemoveRules) > 0 {
+		*checks = append(*checks, func(removed int64) error {
+			if removed != int64(len(b.RemoveRules)) {
+				return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
+					int64(len(b.RemoveRules))-removed, len(b.RemoveRules))
+			}
+			return nil
+		})
+	}
 	o.rows(multiRow{head: `INSERT INTO ` + s.t.rules + ` (ptype, v0, v1, v2, v3, v4, v5) VALUES `,
 		row: "(?, ?, ?, '', '', '', '')"}, nil, len(b.AddRules), func(args []any, i int) []any {
 		r := &b.AddRules[i]
 		return append(args, r.Type, r.From, r.To)
 	}, false)
 
-	// The count of opportunities, the log entry and its change records.
-	if delta := len(b.Opportunities) - len(deleted); delta != 0 {
-		o.add(`UPDATE `+s.t.counts+` SET n = n + ? WHERE kind = ?`, []any{delta, string(crmaccess.KindOpportunity)}, false)
-	}
+	// The log entry and its change records.
 	at := b.At
 	if at.IsZero() {
 		at = time.Now()
@@ -178,50 +315,5 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, b *crmaccess.Bat
 	o.add(`INSERT INTO `+s.t.log+` (seq, at_sec, at_nsec, kind, changes) VALUES (?, ?, ?, ?, ?)`,
 		[]any{pos, sec, nsec, string(b.Kind), len(b.Changes)}, false)
 	o.rows(changeRows(s), nil, len(b.Changes), func(args []any, i int) []any { return changeArgs(args, &b.Changes[i], pos) }, false)
-
-	// The answer: the counted parts, then the notification, delivered to
-	// the listeners when the transaction commits.
-	var q strings.Builder
-	q.WriteString("WITH ")
-	q.WriteString(strings.Join(o.parts, ", "))
-	q.WriteString(" SELECT ")
-	for _, name := range o.counted {
-		q.WriteString("(SELECT count(*) FROM " + name + "), ")
-	}
-	q.WriteString("(SELECT count(*) FROM (SELECT pg_notify(?, ?)) n)")
-	args := append(o.args, s.t.log, strconv.FormatInt(pos, 10))
-	counts := make([]int64, len(o.counted)+1)
-	dest := make([]any, len(counts))
-	for i := range counts {
-		dest[i] = &counts[i]
-	}
-	if err := tx.QueryRowContext(ctx, s.d.bind(q.String()), args...).Scan(dest...); err != nil {
-		return err
-	}
-	// The counted parts in the order added: privacy updates, deletions,
-	// removed rules.
-	next := 0
-	for _, ids := range privacyChecks {
-		if counts[next] != int64(len(ids)) {
-			return s.missing(ctx, tx, s.t.opportunities, "opportunity", ids)
-		}
-		next++
-	}
-	if len(deleted) > 0 {
-		if n := int64(len(deleted)) - counts[next]; n != 0 {
-			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of the opportunities to delete do not exist", n)
-		}
-		next++
-	}
-	if len(b.RemoveRules) > 0 {
-		if removed := counts[next]; removed != int64(len(b.RemoveRules)) {
-			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
-				int64(len(b.RemoveRules))-removed, len(b.RemoveRules))
-		}
-		next++
-	}
-	if next != len(o.counted) {
-		return fmt.Errorf("storage: %d counted parts, %d checked", len(o.counted), next)
-	}
-	return nil
+	return len(b.Opportunities) - len(deleted)
 }

@@ -24,6 +24,10 @@ import (
 // for a BEGIN inside a multi-statement message), so the lock is held until
 // the COMMIT or ROLLBACK that Update sends at the end, as with BeginTx. The
 // statements in between run on the connection as they would in a *sql.Tx.
+// The same message sets plan_cache_mode for the transaction only: the
+// write's statements are prepared once a connection (pgx's statement
+// cache) and take the same plan whatever their arrays hold
+// (pgarrays.go), so planning them at every execution is waste.
 //
 // A connection never goes back to the pool inside a transaction: after
 // the COMMIT or ROLLBACK, the connection's transaction status (from the
@@ -42,20 +46,21 @@ func withPgConn(conn *sql.Conn, fn func(*pgconn.PgConn) error) error {
 	})
 }
 
-// updateOnConn is Update on PostgreSQL over pgx (see above).
-func (s *Store) updateOnConn(ctx context.Context, build func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error)) (int64, error) {
+// updateOnConn is UpdateGroup on PostgreSQL over pgx (see above).
+func (s *Store) updateOnConn(ctx context.Context, builds []crmaccess.BuildFunc) ([]int64, []error, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return 0, s.translate(ctx, err)
+		return nil, nil, s.translate(ctx, err)
 	}
 	defer conn.Close()
 	var head int64
 	err = withPgConn(conn, func(pc *pgconn.PgConn) error {
-		results, err := pc.Exec(ctx, `SELECT `+s.t.lockHead+`(`+strconv.FormatInt(lockKey(s.t.log), 10)+`); BEGIN`).ReadAll()
+		results, err := pc.Exec(ctx, `SELECT `+s.t.lockHead+`(`+strconv.FormatInt(lockKey(s.t.log), 10)+`); BEGIN; `+
+			`SET LOCAL plan_cache_mode = force_generic_plan`).ReadAll()
 		if err != nil {
 			return err
 		}
-		if len(results) != 2 || len(results[0].Rows) != 1 || len(results[0].Rows[0]) != 1 || pc.TxStatus() != 'T' {
+		if len(results) != 3 || len(results[0].Rows) != 1 || len(results[0].Rows[0]) != 1 || pc.TxStatus() != 'T' {
 			return errors.New("storage: the writer lock's answer is not one head inside a transaction")
 		}
 		head, err = strconv.ParseInt(string(results[0].Rows[0][0]), 10, 64)
@@ -63,20 +68,20 @@ func (s *Store) updateOnConn(ctx context.Context, build func(context.Context, cr
 	})
 	if err != nil {
 		s.endOnConn(ctx, conn, "rollback")
-		return 0, s.translate(ctx, err)
+		return nil, nil, s.translate(ctx, err)
 	}
-	pos, b, err := s.buildAndWriteAt(ctx, &wtx{q: conn}, head, build)
-	if err != nil || b == nil {
+	positions, errs, wrote, err := s.buildAndWriteGroup(ctx, &wtx{q: conn}, head, builds)
+	if err != nil || !wrote {
 		s.endOnConn(ctx, conn, "rollback")
 		if err != nil {
-			return 0, s.translate(ctx, err)
+			return nil, nil, s.translate(ctx, err)
 		}
-		return pos, nil
+		return positions, errs, nil
 	}
 	if err := s.endOnConn(ctx, conn, "commit"); err != nil {
-		return 0, commitFailed(ctx, err)
+		return nil, nil, commitFailed(ctx, err)
 	}
-	return pos, nil
+	return positions, errs, nil
 }
 
 // rollbackTimeout bounds a ROLLBACK sent after ctx was cancelled.

@@ -71,6 +71,9 @@ func (r reader) Opportunity(ctx context.Context, id int64) (*crmaccess.Opportuni
 // ascending id order, with Members (ascending) and an empty AccessList.
 // Errors are EINTERNAL.
 func (r reader) Opportunities(ctx context.Context, ids []int64) ([]crmaccess.Opportunity, error) {
+	if r.s.pgx {
+		return r.opportunitiesPgx(ctx, ids)
+	}
 	args := distinctArgs(ids)
 	var out []crmaccess.Opportunity
 	m := multiRow{head: `SELECT ` + opportunityColumns + ` FROM ` + r.s.t.opportunities + ` o WHERE o.id IN (`, row: "?", tail: ")", rowVars: 1}

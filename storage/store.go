@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/sqlite"
@@ -60,8 +61,11 @@ type Store struct {
 	// SQLite databases Open opens, whose connections do not.
 	ckpt *checkpointer
 	// pgx is set on PostgreSQL through pgx's database/sql driver: Update
-	// begins and ends its transactions by hand (pgwrite.go).
-	pgx bool
+	// begins and ends its transactions by hand (pgwrite.go), and small
+	// writes go as one statement of arrays (pgarrays.go).
+	pgx       bool
+	arrayOnce sync.Once
+	arraySQL  string
 }
 
 var _ crmaccess.Store = (*Store)(nil)

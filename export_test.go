@@ -1,0 +1,20 @@
+package crmaccess
+
+// Hooks for the tests of package crmaccess_test.
+
+// HoldWrites makes the writes of s wait, queued, until release is called:
+// a test lines up writes that are then committed together.
+func HoldWrites(s *Service) (release func()) {
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
+}
+
+// QueuedWrites is how many writes of s wait to be committed together.
+func QueuedWrites(s *Service) int {
+	s.groupMu.Lock()
+	defer s.groupMu.Unlock()
+	return len(s.queue)
+}
+
+// GroupedWrites is how many writes s committed in groups of more than one.
+func GroupedWrites(s *Service) int64 { return s.groupedWrites.Load() }

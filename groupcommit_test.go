@@ -1,0 +1,198 @@
+package crmaccess_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/internal/faultdb"
+)
+
+// groupWrite is one write of a group: SetOpportunityAccess by admin.
+type groupWrite struct {
+	id      int64
+	private bool
+	list    []string
+}
+
+// groupOutcome is what one write of a group answered.
+type groupOutcome struct {
+	res *crmaccess.OpportunityResult
+	err error
+}
+
+// writeTogether queues writes on s in order while its writes are held,
+// then lets them go: the ones that do not share a record are committed
+// together. It returns each write's outcome.
+func writeTogether(t *testing.T, s *crmaccess.Service, writes []groupWrite) []groupOutcome {
+	t.Helper()
+	ctx := context.Background()
+	out := make([]groupOutcome, len(writes))
+	release := crmaccess.HoldWrites(s)
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.SetOpportunityAccess(ctx, admin, w.id, w.private, w.list)
+			out[i] = groupOutcome{res, err}
+		}()
+		// The queue's order is the order of the writes.
+		for deadline := time.Now().Add(10 * time.Second); crmaccess.QueuedWrites(s) < i+1; {
+			if time.Now().After(deadline) {
+				release()
+				t.Fatalf("write %d was not queued", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	release()
+	wg.Wait()
+	return out
+}
+
+// groupOfFour: three writes on different opportunities (one refused: its
+// list names a user nobody knows) committed together, and a fourth on the
+// first one's opportunity, which waits for the next group and decides on
+// what the first wrote.
+var groupOfFour = []groupWrite{
+	{1, true, []string{bob}},
+	{2, true, []string{"ffffffff-0000-0000-0000-000000000009"}},
+	{3, true, []string{carol}},
+	{1, false, nil},
+}
+
+// TestConcurrentWritesCommitTogether: writes of one instance on different
+// records, waiting for each other, are committed in one transaction, each
+// with its own log entry and token, each decided on the state the ones
+// before it left; a refused one refuses alone; a write on a record of an
+// earlier write of the group decides on what that one wrote. Memory, a
+// fresh instance and the change records agree.
+func TestConcurrentWritesCommitTogether(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, db database) {
+		ctx := context.Background()
+		p := newPortalOn(t, db)
+		out := writeTogether(t, p.Service, groupOfFour)
+
+		if got := crmaccess.GroupedWrites(p.Service); got != 2 {
+			t.Errorf("%d writes committed in a group, want 2 (opportunities 1 and 3)", got)
+		}
+		wantCode(t, out[1].err, crmaccess.EINVALID)
+		var positions []int64
+		for _, i := range []int{0, 2, 3} {
+			if out[i].err != nil {
+				t.Fatalf("write %d: %v", i, out[i].err)
+			}
+			m, err := crmaccess.MomentOf(out[i].res.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			positions = append(positions, m.Position)
+		}
+		if want := []int64{positions[0], positions[0] + 1, positions[0] + 2}; !slices.Equal(positions, want) {
+			t.Fatalf("positions %v, want %v (one entry a write, in queue order)", positions, want)
+		}
+		if !out[3].res.Changed || out[3].res.IsPrivate {
+			t.Fatalf("the write after the group: %+v, want opportunity 1 made public", out[3].res)
+		}
+
+		// Each change record starts where the write before it on its
+		// record ended.
+		changes, err := p.Changes(ctx, crmaccess.OpportunityRef(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := changes[len(changes)-2:]
+		if !last[0].After.IsPrivate || !slices.Equal(last[0].After.List, []string{bob, admin}) && !slices.Equal(last[0].After.List, []string{admin, bob}) {
+			t.Fatalf("first write's change: %+v", last[0].After)
+		}
+		if fmt.Sprint(last[1].Before) != fmt.Sprint(last[0].After) || last[1].After.IsPrivate {
+			t.Fatalf("second write on opportunity 1: before %+v after %+v; the first ended at %+v", last[1].Before, last[1].After, last[0].After)
+		}
+
+		fresh := p.reopen(t)
+		sameMemory(t, "a fresh instance", memoryState(t, p.Service), memoryState(t, fresh.Service))
+		if o, err := fresh.Opportunity(ctx, admin, 3); err != nil || !o.IsPrivate || !slices.Contains(o.AccessList, carol) {
+			t.Fatalf("opportunity 3 in a fresh instance: %+v, %v", o, err)
+		}
+		if o, err := fresh.Opportunity(ctx, admin, 2); err != nil || !o.IsPrivate || !slices.Equal(o.AccessList, []string{dave}) {
+			t.Fatalf("opportunity 2 after the refused write (private to dave before it): %+v, %v", o, err)
+		}
+	})
+}
+
+// TestGroupCommitFaultsLeaveNoTrace fails each database call of a group
+// commit in turn (SQLite through faultdb): the group leaves no trace, its
+// writes are then made one at a time, and each ends as in a run without
+// a fault: the same answers, the same database, the same memory.
+func TestGroupCommitFaultsLeaveNoTrace(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	template := filepath.Join(dir, "template.db")
+	tp := openFaultPortal(t, template, nil)
+	if _, err := tp.Import(ctx, portalFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	tp.close(t)
+	image, err := os.ReadFile(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func(name string) *faultPortal {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, image, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return openFaultPortal(t, path, nil)
+	}
+	answers := func(out []groupOutcome) string {
+		var s []string
+		for _, o := range out {
+			if o.err != nil {
+				s = append(s, crmaccess.ErrorCode(o.err))
+				continue
+			}
+			s = append(s, fmt.Sprint(o.res.IsPrivate, o.res.AccessList, o.res.Changed, o.res.Token))
+		}
+		return strings.Join(s, "; ")
+	}
+
+	clean := fresh("clean.db")
+	clean.in.Count()
+	wantAnswers := answers(writeTogether(t, clean.Service, groupOfFour))
+	report := clean.in.Stop()
+	if got := crmaccess.GroupedWrites(clean.Service); got != 2 {
+		t.Fatalf("the clean run committed %d writes in a group, want 2", got)
+	}
+	want := faultStates{memoryState(t, clean.Service), dbState(t, clean.path)}
+	// The calls of the group, up to its COMMIT (the fourth write, alone,
+	// follows it).
+	commit := slices.IndexFunc(report.Log, func(c faultdb.Call) bool { return c.Op == faultdb.OpCommit })
+	if commit < 1 {
+		t.Fatalf("the clean run made no COMMIT: %v", report.Log)
+	}
+	for k := 1; k <= commit+1; k++ {
+		p := fresh(fmt.Sprintf("fault-%d.db", k))
+		p.in.FailAt(k)
+		got := answers(writeTogether(t, p.Service, groupOfFour))
+		r := p.in.Stop()
+		what := fmt.Sprintf("fault at call %d of %d (%s %s)", k, report.Calls, report.Log[k-1].Op, report.Log[k-1].Query)
+		if r.Fired == nil || r.Fired.Call != report.Log[k-1] {
+			t.Fatalf("%s: fired %v", what, r.Fired)
+		}
+		if got != wantAnswers {
+			t.Fatalf("%s: answers\n%s\nwant\n%s", what, got, wantAnswers)
+		}
+		sameMemory(t, what+": memory", want.memory, memoryState(t, p.Service))
+		sameStored(t, what, want.stored, dbState(t, p.path))
+		p.close(t)
+	}
+	t.Logf("%d faults, each in the group's transaction up to its COMMIT", commit+1)
+}
