@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
@@ -26,14 +27,16 @@ import (
 func benchHandler(b *testing.B, fx *crmaccess.DataSet) http.Handler {
 	b.Helper()
 	svc := testportal.New(b, testportal.SQLite, &testportal.Options{Data: fx}).Service
-	auth := func(r *http.Request) (string, error) {
-		user, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			return "", errors.New("no bearer token")
-		}
-		return user, nil
+	return httpadapter.New(svc, benchAuth, &httpadapter.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// benchAuth is the host's authentication: the bearer token is the user id.
+func benchAuth(r *http.Request) (string, error) {
+	user, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", errors.New("no bearer token")
 	}
-	return httpadapter.New(svc, auth, &httpadapter.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return user, nil
 }
 
 func benchPut(b *testing.B, h http.Handler, path, user string, body []byte) *httptest.ResponseRecorder {
@@ -86,5 +89,35 @@ func BenchmarkPutContactsAccess(b *testing.B) {
 		w := benchPut(b, h, path, admin, bodies[i%2])
 		b.SetBytes(int64(w.Body.Len()))
 		i++
+	}
+}
+
+// BenchmarkConcurrentPutOpportunityAccess is row 7 of the harness in
+// process: 16 goroutines at once, each toggling the accessList of
+// opportunities of its own over the handler (no network), 100k grants,
+// on SQLite and (with CRMACCESS_POSTGRES_DSN set) PostgreSQL.
+func BenchmarkConcurrentPutOpportunityAccess(b *testing.B) {
+	fx := dataset.Grants(100_000)
+	for _, db := range testportal.Databases() {
+		b.Run(string(db), func(b *testing.B) {
+			svc := testportal.New(b, db, &testportal.Options{Data: fx}).Service
+			h := httpadapter.New(svc, benchAuth, &httpadapter.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			var bodies [2][]byte
+			for i, list := range [][]string{{dataset.UserID(901), dataset.UserID(902)}, {dataset.UserID(903)}} {
+				bodies[i], _ = json.Marshal(map[string]any{"isPrivate": true, "accessList": list})
+			}
+			var next atomic.Int64
+			b.SetParallelism(8) // 16 goroutines on 2 CPUs
+			b.ResetTimer()      // the import is not measured
+			b.RunParallel(func(pb *testing.PB) {
+				g := int(next.Add(1))
+				i := 0
+				for pb.Next() {
+					o := fx.Opportunities[(g+64*(i%32))%len(fx.Opportunities)]
+					benchPut(b, h, fmt.Sprintf("%s/opportunity/%d/access", httpadapter.DefaultPrefix, o.ID), o.CreateBy, bodies[(i/32)%2])
+					i++
+				}
+			})
+		})
 	}
 }
