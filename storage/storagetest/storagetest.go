@@ -66,6 +66,8 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) crmaccess.Store, o
 		{"LogPositionsAreConsecutiveAndEntriesWhole", testLogPositions},
 		{"UpdateBuildReadsCommittedStateAndItsErrorRollsBack", testUpdateBuild},
 		{"UpdatesSerializeOnTheWriterLock", testUpdatesSerialize},
+		{"UpdateGroupWritesAnEntryPerBuild", testUpdateGroup},
+		{"UpdateGroupFailsWhole", testUpdateGroupFailsWhole},
 		{"SnapshotReturnsThePositionOfItsRules", testSnapshotPosition},
 		{"RecordsReplacedAndDeleted", testRecordsReplacedAndDeleted},
 		{"RecordIDsPageInIDOrderWithTheTotal", testRecordIDs},
