@@ -16,7 +16,9 @@ import (
 // A write runs inside the store's writer lock: it first brings memory up to
 // the committed head of the log, decides and computes its diff there, then
 // commits records, rules and its log entry in one transaction, and applies
-// that entry. Checks read memory only, unless asked for a state fresher
+// that entry. Concurrent writes of one instance on different records may
+// share one transaction (group commit: groupcommit.go), each still its own
+// entry. Checks read memory only, unless asked for a state fresher
 // than memory holds (WithToken) or memory may be behind a write whose
 // outcome is unknown; then they first catch up from the log.
 //
