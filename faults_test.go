@@ -27,6 +27,7 @@ import (
 type faultPortal struct {
 	*crmaccess.Service
 	in    *faultdb.Injector
+	st    *storage.Store
 	path  string
 	close func(*testing.T) // closes the service and its database
 }
@@ -54,7 +55,7 @@ func openFaultPortal(t *testing.T, path string, opts *storage.Options) *faultPor
 	// No following in the background: its reads of the log would take the
 	// faults meant for the write (the write still catches up itself).
 	svc := serviceWith(t, st, &crmaccess.Options{Now: func() time.Time { return testNow }, PollInterval: -1})
-	return &faultPortal{Service: svc, in: in, path: path, close: func(t *testing.T) {
+	return &faultPortal{Service: svc, in: in, st: st, path: path, close: func(t *testing.T) {
 		t.Helper()
 		svc.Close()
 		if err := st.Close(); err != nil {

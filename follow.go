@@ -132,7 +132,7 @@ func (s *Service) applyOwnLocked(pos int64, b *Batch) {
 			s.stale.Store(true)
 			return
 		}
-		s.advance(pos)
+		s.advance(pos, b.Kind)
 	default:
 		// Cannot happen while writes catch up under the writer lock; be
 		// safe all the same.
@@ -171,12 +171,17 @@ func (s *Service) applyLocked(e *LogEntry) error {
 	if err := s.auth.Apply(remove, add); err != nil {
 		return err
 	}
-	s.advance(e.Position)
+	s.advance(e.Position, e.Kind)
 	return nil
 }
 
-// advance records that memory holds pos and wakes the waiters.
-func (s *Service) advance(pos int64) {
+// advance records that memory holds pos, reached by an entry of kind
+// ("": a reload), and wakes the waiters. Any entry but one of access may
+// have changed users or stages: the directory is dropped.
+func (s *Service) advance(pos int64, kind EntryKind) {
+	if kind != EntryAccess {
+		s.dir.drop()
+	}
 	s.applied.Store(pos)
 	s.advancedMu.Lock()
 	close(s.advanced)
@@ -218,7 +223,7 @@ func (s *Service) reloadLocked(ctx context.Context) error {
 		return Internal(err)
 	}
 	s.stale.Store(false)
-	s.advance(pos)
+	s.advance(pos, "")
 	return nil
 }
 

@@ -13,7 +13,14 @@ func (s *Service) Users(ctx context.Context, ids []string) ([]User, error) {
 			canon = append(canon, c)
 		}
 	}
-	users, err := s.store.Users(ctx, canon)
+	if !s.usesDirectory() {
+		users, err := s.store.Users(ctx, canon)
+		return users, Internal(err)
+	}
+	if err := s.freshForToken(ctx); err != nil {
+		return nil, err
+	}
+	users, err := lookup(ctx, &s.dir, &s.dir.users, canon, func(u *User) string { return u.ID }, s.base.Users)
 	return users, Internal(err)
 }
 
@@ -21,8 +28,24 @@ func (s *Service) Users(ctx context.Context, ids []string) ([]User, error) {
 //
 // Errors: EINTERNAL.
 func (s *Service) Stages(ctx context.Context, ids []int64) ([]Stage, error) {
-	stages, err := s.store.Stages(ctx, ids)
+	if !s.usesDirectory() {
+		stages, err := s.store.Stages(ctx, ids)
+		return stages, Internal(err)
+	}
+	if err := s.freshForToken(ctx); err != nil {
+		return nil, err
+	}
+	stages, err := lookup(ctx, &s.dir, &s.dir.stages, ids, func(st *Stage) int64 { return st.ID }, s.base.Stages)
 	return stages, Internal(err)
+}
+
+// freshForToken brings memory to the token ctx carries, if any: the
+// directory answers as of memory.
+func (s *Service) freshForToken(ctx context.Context) error {
+	if _, ok := ctx.Value(tokenKey{}).(Token); !ok {
+		return nil
+	}
+	return s.fresh(ctx)
 }
 
 // Contacts returns the contacts of ids that exist and the actor may read,

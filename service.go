@@ -51,6 +51,9 @@ type instance struct {
 	now     func() time.Time
 	maxList int
 
+	// dir keeps users and stages read (directory.go).
+	dir directory
+
 	// groupMu guards queue, the writes waiting to be committed together
 	// (groupcommit.go).
 	groupMu sync.Mutex

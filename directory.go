@@ -1,0 +1,88 @@
+package crmaccess
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+)
+
+// directory keeps the users and stages an instance has read, for the
+// answers that name them (an HTTP answer about an opportunity names its
+// creator, responsible user, list and stage). Users and stages change only
+// by writes of records (EntryRecord, EntryImport, ...), never by writes of
+// access, which are most writes: memory drops the directory whenever it
+// applies an entry that is not of access, or reloads. So the directory
+// answers as of memory's position, as checks do, and a read with a token
+// sees the state of the token or later.
+type directory struct {
+	mu     sync.Mutex
+	gen    uint64 // counts the drops: a read from the store keeps its rows only if none happened meanwhile
+	users  map[string]User
+	stages map[int64]Stage
+}
+
+// drop empties the directory.
+func (d *directory) drop() {
+	d.mu.Lock()
+	d.gen++
+	clear(d.users)
+	clear(d.stages)
+	d.mu.Unlock()
+}
+
+// cached returns the entries of ids the directory holds, the ids it does
+// not, and its generation.
+func cached[K comparable, V any](d *directory, m *map[K]V, ids []K) (hits []V, misses []K, gen uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if *m == nil {
+		*m = make(map[K]V)
+	}
+	for _, id := range ids {
+		if v, ok := (*m)[id]; ok {
+			hits = append(hits, v)
+		} else {
+			misses = append(misses, id)
+		}
+	}
+	return hits, misses, d.gen
+}
+
+// keep stores what a read of the store found, unless the directory was
+// dropped since the read began.
+func keep[K comparable, V any](d *directory, m map[K]V, gen uint64, found []V, key func(*V) K) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gen != gen {
+		return
+	}
+	for i := range found {
+		m[key(&found[i])] = found[i]
+	}
+}
+
+// lookup answers ids from the directory, reading the others through read
+// and keeping them; the answer is ascending by id, each once.
+func lookup[K cmp.Ordered, V any](ctx context.Context, d *directory, m *map[K]V, ids []K, key func(*V) K,
+	read func(context.Context, []K) ([]V, error)) ([]V, error) {
+	hits, misses, gen := cached(d, m, ids)
+	if len(misses) > 0 {
+		found, err := read(ctx, misses)
+		if err != nil {
+			return nil, err
+		}
+		keep(d, *m, gen, found, key)
+		hits = append(hits, found...)
+	}
+	slices.SortFunc(hits, func(a, b V) int { return cmp.Compare(key(&a), key(&b)) })
+	return slices.CompactFunc(hits, func(a, b V) bool { return key(&a) == key(&b) }), nil
+}
+
+// usesDirectory reports whether reads of s may answer from the directory:
+// an instance that follows the log (else the directory would not learn of
+// others' writes), not a view over a host's transaction (whose reads may
+// see what the host has not committed).
+func (s *Service) usesDirectory() bool {
+	return s.hostTx == nil && s.stopFollowing != nil
+}
