@@ -52,3 +52,40 @@ func (r reader) opportunitiesPgx(ctx context.Context, ids []int64) ([]crmaccess.
 	}
 	return out, nil
 }
+
+// contactsPgx is reader.Contacts over pgx: contacts with their tags in one
+// statement.
+func (r reader) contactsPgx(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
+	distinct := make([]int64, 0, len(ids))
+	for _, id := range distinctArgs(ids) {
+		distinct = append(distinct, id.(int64))
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT `+contactColumns+`,
+		ARRAY(SELECT g.tag FROM `+r.s.t.tags+` g WHERE g.contact_id = c.id ORDER BY g.pos)
+		FROM `+r.s.t.contacts+` c WHERE c.id = ANY($1::bigint[]) ORDER BY c.id`, distinct)
+	if err != nil {
+		return nil, r.s.translate(ctx, err)
+	}
+	defer rows.Close()
+	types := pgtype.NewMap()
+	var out []crmaccess.Contact
+	for rows.Next() {
+		var c crmaccess.Contact
+		var sec, nsec, share int64
+		if err := rows.Scan(&c.ID, &c.IsCompany, &c.CompanyName, &c.FirstName, &c.LastName, &c.Title,
+			&c.CompanyID, &c.About, &c.ContactStage, &c.ContactType, &sec, &nsec, &c.CreateBy, &share,
+			types.SQLScanner(&c.Tags)); err != nil {
+			return nil, r.s.translate(ctx, err)
+		}
+		if len(c.Tags) == 0 {
+			c.Tags = nil // as the portable read leaves them
+		}
+		c.Created = fromUnix(sec, nsec)
+		c.ShareType = crmaccess.ShareType(share)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.s.translate(ctx, err)
+	}
+	return out, nil
+}

@@ -167,6 +167,9 @@ func (r reader) loadMembers(ctx context.Context, opps []crmaccess.Opportunity) e
 // Contacts returns the contacts of ids that exist, each once, in ascending
 // id order, with Tags filled and ManagerList empty. Errors are EINTERNAL.
 func (r reader) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
+	if r.s.pgx {
+		return r.contactsPgx(ctx, ids)
+	}
 	args := distinctArgs(ids)
 	var out []crmaccess.Contact
 	m := multiRow{head: `SELECT ` + contactColumns + ` FROM ` + r.s.t.contacts + ` c WHERE c.id IN (`, row: "?", tail: ")", rowVars: 1}
