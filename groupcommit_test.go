@@ -15,17 +15,20 @@ import (
 	"github.com/crmaccess/crmaccess/internal/faultdb"
 )
 
-// groupWrite is one write of a group: SetOpportunityAccess by admin.
+// groupWrite is one write of a group: SetOpportunityAccess by admin, or
+// any other write (do) that answers with a text.
 type groupWrite struct {
 	id      int64
 	private bool
 	list    []string
+	do      func(ctx context.Context, s *crmaccess.Service) (string, error)
 }
 
 // groupOutcome is what one write of a group answered.
 type groupOutcome struct {
-	res *crmaccess.OpportunityResult
-	err error
+	res  *crmaccess.OpportunityResult
+	text string
+	err  error
 }
 
 // writeTogether queues writes on s in order while its writes are held,
@@ -41,8 +44,13 @@ func writeTogether(t *testing.T, s *crmaccess.Service, writes []groupWrite) []gr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if w.do != nil {
+				text, err := w.do(ctx, s)
+				out[i] = groupOutcome{text: text, err: err}
+				return
+			}
 			res, err := s.SetOpportunityAccess(ctx, admin, w.id, w.private, w.list)
-			out[i] = groupOutcome{res, err}
+			out[i] = groupOutcome{res: res, err: err}
 		}()
 		// The queue's order is the order of the writes.
 		for deadline := time.Now().Add(10 * time.Second); crmaccess.QueuedWrites(s) < i+1; {
@@ -63,10 +71,10 @@ func writeTogether(t *testing.T, s *crmaccess.Service, writes []groupWrite) []gr
 // first one's opportunity, which waits for the next group and decides on
 // what the first wrote.
 var groupOfFour = []groupWrite{
-	{1, true, []string{bob}},
-	{2, true, []string{"ffffffff-0000-0000-0000-000000000009"}},
-	{3, true, []string{carol}},
-	{1, false, nil},
+	{id: 1, private: true, list: []string{bob}},
+	{id: 2, private: true, list: []string{"ffffffff-0000-0000-0000-000000000009"}},
+	{id: 3, private: true, list: []string{carol}},
+	{id: 1},
 }
 
 // TestConcurrentWritesCommitTogether: writes of one instance on different
@@ -133,6 +141,13 @@ func TestConcurrentWritesCommitTogether(t *testing.T) {
 // writes are then made one at a time, and each ends as in a run without
 // a fault: the same answers, the same database, the same memory.
 func TestGroupCommitFaultsLeaveNoTrace(t *testing.T) {
+	groupFaults(t, groupOfFour, 2)
+}
+
+// groupFaults fails each call of the group of writes in turn (grouped:
+// how many the clean run commits in a group) and checks that each run
+// ends as the clean one.
+func groupFaults(t *testing.T, writes []groupWrite, grouped int64) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	template := filepath.Join(dir, "template.db")
@@ -155,21 +170,24 @@ func TestGroupCommitFaultsLeaveNoTrace(t *testing.T) {
 	answers := func(out []groupOutcome) string {
 		var s []string
 		for _, o := range out {
-			if o.err != nil {
+			switch {
+			case o.err != nil:
 				s = append(s, crmaccess.ErrorCode(o.err))
-				continue
+			case o.res == nil:
+				s = append(s, o.text)
+			default:
+				s = append(s, fmt.Sprint(o.res.IsPrivate, o.res.AccessList, o.res.Changed, o.res.Token))
 			}
-			s = append(s, fmt.Sprint(o.res.IsPrivate, o.res.AccessList, o.res.Changed, o.res.Token))
 		}
 		return strings.Join(s, "; ")
 	}
 
 	clean := fresh("clean.db")
 	clean.in.Count()
-	wantAnswers := answers(writeTogether(t, clean.Service, groupOfFour))
+	wantAnswers := answers(writeTogether(t, clean.Service, writes))
 	report := clean.in.Stop()
-	if got := crmaccess.GroupedWrites(clean.Service); got != 2 {
-		t.Fatalf("the clean run committed %d writes in a group, want 2", got)
+	if got := crmaccess.GroupedWrites(clean.Service); got != grouped {
+		t.Fatalf("the clean run committed %d writes in a group, want %d", got, grouped)
 	}
 	want := faultStates{memoryState(t, clean.Service), dbState(t, clean.path)}
 	// The calls of the group, up to its COMMIT (the fourth write, alone,
@@ -181,7 +199,7 @@ func TestGroupCommitFaultsLeaveNoTrace(t *testing.T) {
 	for k := 1; k <= commit+1; k++ {
 		p := fresh(fmt.Sprintf("fault-%d.db", k))
 		p.in.FailAt(k)
-		got := answers(writeTogether(t, p.Service, groupOfFour))
+		got := answers(writeTogether(t, p.Service, writes))
 		r := p.in.Stop()
 		what := fmt.Sprintf("fault at call %d of %d (%s %s)", k, report.Calls, report.Log[k-1].Op, report.Log[k-1].Query)
 		if r.Fired == nil || r.Fired.Call != report.Log[k-1] {
@@ -195,4 +213,77 @@ func TestGroupCommitFaultsLeaveNoTrace(t *testing.T) {
 		p.close(t)
 	}
 	t.Logf("%d faults, each in the group's transaction up to its COMMIT", commit+1)
+}
+
+// lifecycleGroup: an opportunity created (private), one edited (a new
+// responsible user), one deleted and one's access set, committed
+// together; then the created one's access set, after the group.
+var lifecycleGroup = []groupWrite{
+	{do: func(ctx context.Context, s *crmaccess.Service) (string, error) {
+		r, err := s.CreateOpportunity(ctx, dave, crmaccess.Opportunity{ID: 10, Title: "new", ContactID: 1, Members: []int64{2},
+			StageID: 30, Tags: []string{"a"}}, true, []string{bob})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprint("created ", r.IsPrivate, r.AccessList, r.Token), nil
+	}},
+	{do: func(ctx context.Context, s *crmaccess.Service) (string, error) {
+		r, err := s.UpdateOpportunity(ctx, alice, crmaccess.Opportunity{ID: 2, Title: "edited", Responsible: bob})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprint("edited ", r.Responsible, r.Token), nil
+	}},
+	{do: func(ctx context.Context, s *crmaccess.Service) (string, error) {
+		tok, err := s.DeleteOpportunity(ctx, alice, 1)
+		return fmt.Sprint("deleted ", tok), err
+	}},
+	{id: 3, private: true, list: []string{carol}},
+	{id: 10, private: false},
+}
+
+// TestLifecycleWritesCommitTogether: creations, edits, deletions and
+// changes of access of different opportunities commit together, each its
+// own entry; the database, a fresh instance and the instance agree.
+func TestLifecycleWritesCommitTogether(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, db database) {
+		ctx := context.Background()
+		p := newPortalOn(t, db)
+		out := writeTogether(t, p.Service, lifecycleGroup)
+		for i, o := range out {
+			if o.err != nil {
+				t.Fatalf("write %d: %v", i, o.err)
+			}
+		}
+		if got := crmaccess.GroupedWrites(p.Service); got != 4 {
+			t.Errorf("%d writes committed in a group, want 4", got)
+		}
+		if !out[4].res.Changed || out[4].res.IsPrivate {
+			t.Errorf("the created opportunity's access set after the group: %+v", out[4].res)
+		}
+		if _, err := p.Opportunity(ctx, admin, 1); crmaccess.ErrorCode(err) != crmaccess.ENOTFOUND {
+			t.Errorf("opportunity 1 after its deletion: %v", err)
+		}
+		if o, err := p.Opportunity(ctx, bob, 2); err != nil || o.Responsible != bob || o.Title != "edited" {
+			t.Errorf("opportunity 2 as its new responsible user reads it: %+v, %v", o, err)
+		}
+		fresh := p.reopen(t)
+		sameMemory(t, "a fresh instance", memoryState(t, p.Service), memoryState(t, fresh.Service))
+		for _, u := range []string{admin, alice, bob, carol, dave} {
+			for _, id := range []int64{1, 2, 3, 10} {
+				for _, a := range allActions {
+					ref := crmaccess.OpportunityRef(id)
+					if got, want := mustCheck(t, p.Service, u, ref, a), mustCheck(t, fresh.Service, u, ref, a); got != want {
+						t.Errorf("%s %s %v: %+v, a fresh instance %+v", u, a, ref, got, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestLifecycleGroupFaultsLeaveNoTrace is TestGroupCommitFaultsLeaveNoTrace
+// for the lifecycle group.
+func TestLifecycleGroupFaultsLeaveNoTrace(t *testing.T) {
+	groupFaults(t, lifecycleGroup, 4)
 }

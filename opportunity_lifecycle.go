@@ -39,7 +39,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, actorID string, o Oppor
 		return nil, err
 	}
 	ref := OpportunityRef(o.ID)
-	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		// One look-up: the id is free, and the references exist.
 		found, err := existing(ctx, tx, []int64{o.ID}, referencedContacts(&o), referencedStages(&o))
 		if err != nil {
@@ -88,7 +88,7 @@ func (s *Service) UpdateOpportunity(ctx context.Context, actorID string, o Oppor
 	}
 	ref := OpportunityRef(o.ID)
 	var stored *Opportunity
-	tok, err := s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
+	tok, err := s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		var err error
 		if stored, err = s.editableOpportunity(ctx, tx, u, o.ID, ActionEdit); err != nil {
 			return nil, err
@@ -134,7 +134,7 @@ func (s *Service) DeleteOpportunity(ctx context.Context, actorID string, id int6
 		return "", Errorf(EINVALID, "opportunity id %d is not positive", id)
 	}
 	ref := OpportunityRef(id)
-	return s.update(ctx, u, func(ctx context.Context, tx Reader) (*Batch, error) {
+	return s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		// As editableOpportunity, without reading the row: only whether it
 		// is there.
 		notFound := Errorf(ENOTFOUND, "opportunity %d not found", id)
