@@ -6,7 +6,7 @@ package crmaccess
 // a test lines up writes that are then committed together.
 func HoldWrites(s *Service) (release func()) {
 	s.writeMu.Lock()
-	return s.writeMu.Unlock
+	return s.releaseWriter
 }
 
 // QueuedWrites is how many writes of s wait to be committed together.

@@ -29,8 +29,8 @@ type groupedWrite struct {
 	refs  []Ref // the records it decides on
 	build func(ctx context.Context, tx Reader) (*Batch, error)
 
-	// Set under groupMu when the write is made or refused.
-	done  bool
+	// Set before done is closed, when the write is made or refused.
+	done  chan struct{}
 	token Token
 	err   error
 }
@@ -38,6 +38,9 @@ type groupedWrite struct {
 // errDeferred makes a write of a group wait for the next one: it changes
 // a record a write before it in the group changed.
 var errDeferred = errors.New("crmaccess: the write changes a record of an earlier write of its group")
+
+// errNotGroupable leaves a write to be made alone: it changes a user.
+var errNotGroupable = errors.New("crmaccess: the write changes a user")
 
 // errGroupFailed leaves a write of a group to be made alone: a write
 // before it in the group failed.
@@ -51,27 +54,72 @@ var errGroupMemory = errors.New("crmaccess: memory moved during a group commit")
 // updateGrouped is update for a write that decides on the records refs
 // only (and on users): it joins the writes of this instance waiting for
 // the writer lock, and is committed with them.
+//
+// Whoever holds writeMu drains the queue before letting it go (the
+// leader): a queued write waits for its outcome, not for the lock, so
+// that it is free to go as soon as its group committed, and the writes
+// that come meanwhile wait together for the next group.
 func (s *Service) updateGrouped(ctx context.Context, actor string, refs []Ref, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
-	g, ok := s.store.(GroupUpdater)
-	if s.hostTx != nil || !ok {
+	if _, ok := s.store.(GroupUpdater); s.hostTx != nil || !ok {
 		return s.update(ctx, actor, build)
 	}
-	w := &groupedWrite{ctx: ctx, actor: actor, refs: refs, build: build}
+	w := &groupedWrite{ctx: ctx, actor: actor, refs: refs, build: build, done: make(chan struct{})}
 	s.groupMu.Lock()
 	s.queue = append(s.queue, w)
 	s.groupMu.Unlock()
-
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
 	for {
-		s.groupMu.Lock()
-		done := w.done
-		s.groupMu.Unlock()
-		if done {
-			return w.token, w.err
+		if s.writeMu.TryLock() {
+			s.releaseWriter()
 		}
-		s.commitGroup(ctx, g)
+		// Else the holder of writeMu commits the queue, or hands it on,
+		// when it lets go.
+		select {
+		case <-w.done:
+			return w.token, w.err
+		case <-s.handoff:
+		}
 	}
+}
+
+// maxLeadRounds is how many groups a holder of writeMu commits before it
+// hands the rest of the queue on to a waiting writer: its own caller
+// waits meanwhile.
+const maxLeadRounds = 4
+
+// releaseWriter lets writeMu go, held by the caller, after committing the
+// writes queued meanwhile (at most maxLeadRounds groups, then the rest is
+// handed on). A write queued after the last look finds the lock free, or
+// held by one who looks again.
+func (s *Service) releaseWriter() {
+	g, _ := s.store.(GroupUpdater)
+	for {
+		for round := 0; g != nil && round < maxLeadRounds && s.queued() > 0; round++ {
+			s.commitGroup(g)
+		}
+		s.writeMu.Unlock()
+		if s.queued() == 0 {
+			return
+		}
+		if !s.writeMu.TryLock() {
+			return // its holder looks again when it lets go
+		}
+		if g != nil && s.queued() > 0 {
+			// Hand on: a waiting writer takes the lock; this caller goes.
+			s.writeMu.Unlock()
+			select {
+			case s.handoff <- struct{}{}:
+			default: // one is on its way already
+			}
+			return
+		}
+	}
+}
+
+// queued is how many writes wait in the queue.
+func (s *Service) queued() int {
+	s.groupMu.Lock()
+	defer s.groupMu.Unlock()
+	return len(s.queue)
 }
 
 // takeGroup removes from the queue the writes of the next group: the
@@ -85,7 +133,8 @@ func (s *Service) takeGroup() []*groupedWrite {
 	rest := s.queue[:0]
 	for _, w := range s.queue {
 		if err := w.ctx.Err(); err != nil {
-			w.done, w.err = true, Internal(err)
+			w.err = Internal(err)
+			close(w.done)
 			continue
 		}
 		if len(group) == maxGroup || anyRef(taken, w.refs) {
@@ -113,14 +162,14 @@ func anyRef(set map[Ref]bool, refs []Ref) bool {
 
 // finish hands a write its outcome.
 func (s *Service) finish(w *groupedWrite, tok Token, err error) {
-	s.groupMu.Lock()
-	w.done, w.token, w.err = true, tok, err
-	s.groupMu.Unlock()
+	w.token, w.err = tok, err
+	close(w.done)
 }
 
 // commitGroup makes the writes of the next group (writeMu held): alone
-// as update does when it is one write, else in one transaction of g.
-func (s *Service) commitGroup(ctx context.Context, g GroupUpdater) {
+// as update does when it is one write, else in one transaction of g,
+// under the context of its first write.
+func (s *Service) commitGroup(g GroupUpdater) {
 	group := s.takeGroup()
 	switch len(group) {
 	case 0:
@@ -176,9 +225,13 @@ func (s *Service) commitGroup(ctx context.Context, g GroupUpdater) {
 				return nil, err
 			}
 			for _, c := range b.Changes {
-				if c.Entity == (Ref{}) || changed[c.Entity] {
-					// A change of a user, or of a record an earlier write
-					// changed: not decided on the state before it.
+				switch {
+				case c.Entity == (Ref{}):
+					// A change of a user: not a write for a group.
+					return nil, errNotGroupable
+				case changed[c.Entity]:
+					// A record an earlier write changed: not decided on
+					// the state before it.
 					return nil, errDeferred
 				}
 			}
@@ -192,7 +245,7 @@ func (s *Service) commitGroup(ctx context.Context, g GroupUpdater) {
 			return b, nil
 		}
 	}
-	positions, errs, err := g.UpdateGroup(ctx, builds)
+	positions, errs, err := g.UpdateGroup(group[0].ctx, builds)
 	if err != nil {
 		// Nothing was written, or the commit's outcome is unknown: memory
 		// catches up before the next decision, and each write is made

@@ -287,3 +287,64 @@ func TestLifecycleWritesCommitTogether(t *testing.T) {
 func TestLifecycleGroupFaultsLeaveNoTrace(t *testing.T) {
 	groupFaults(t, lifecycleGroup, 4)
 }
+
+// TestGroupCommitUnderLoad: many writers at once, on the same records and
+// on records of their own, grouped writes mixed with writes that are never
+// grouped (admin roles): every write ends (none waits for a leader that
+// went), none fails, and memory is what a fresh instance loads.
+func TestGroupCommitUnderLoad(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, db database) {
+		ctx := context.Background()
+		p := newPortalOn(t, db)
+		const writers, each = 12, 15
+		errs := make(chan error, writers*each+each)
+		var wg sync.WaitGroup
+		for g := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					var err error
+					switch id := int64(100 + g); i % 3 {
+					case 0:
+						_, err = p.SetOpportunityAccess(ctx, admin, int64(1+(g+i)%3), i%2 == 0, [][]string{{bob}, {carol, dave}}[g%2])
+					case 1:
+						_, err = p.CreateOpportunity(ctx, alice, crmaccess.Opportunity{ID: id, Title: "load", StageID: 30}, true, []string{bob})
+					case 2:
+						_, err = p.DeleteOpportunity(ctx, alice, id)
+					}
+					errs <- err
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				var err error
+				if i%2 == 0 {
+					_, err = p.GrantAdmin(ctx, admin, carol)
+				} else {
+					_, err = p.RevokeAdmin(ctx, admin, carol)
+				}
+				errs <- err
+			}
+		}()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the writers did not all end within 30 s")
+		}
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		fresh := p.reopen(t)
+		sameMemory(t, "a fresh instance", memoryState(t, p.Service), memoryState(t, fresh.Service))
+		t.Logf("%d of %d writes committed in groups", crmaccess.GroupedWrites(p.Service), writers*each+each)
+	})
+}

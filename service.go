@@ -58,6 +58,8 @@ type instance struct {
 	// (groupcommit.go).
 	groupMu sync.Mutex
 	queue   []*groupedWrite
+	// handoff wakes a queued writer to take writeMu and commit the queue.
+	handoff chan struct{}
 	// groupedWrites counts the writes committed in groups of more than
 	// one, for tests.
 	groupedWrites atomic.Int64
@@ -124,7 +126,7 @@ const loadChunk = 10_000
 // EINTERNAL.
 func NewService(ctx context.Context, store Store, auth Authorizer, opts *Options) (*Service, error) {
 	s := &Service{store: store, instance: &instance{base: store, auth: auth, now: time.Now,
-		maxList: DefaultMaxListLength, advanced: make(chan struct{})}}
+		maxList: DefaultMaxListLength, advanced: make(chan struct{}), handoff: make(chan struct{}, 1)}}
 	var poll time.Duration
 	if opts != nil {
 		if opts.Now != nil {
@@ -205,7 +207,7 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 		return s.updateInHostTransaction(ctx, actor, build)
 	}
 	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	defer s.releaseWriter() // and commits the grouped writes queued meanwhile
 	return s.updateLocked(ctx, actor, build)
 }
 
