@@ -87,6 +87,13 @@ func openPostgres() (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL: %w", err)
 	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// As a server would: database/sql keeps 2 idle connections by
+	// default, and 16 clients at once would open and close connections.
+	sqlDB.SetMaxIdleConns(32)
 	return db, nil
 }
 

@@ -200,10 +200,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // following the others' writes through crmaccess's change log.
 func openDB(path string) (*gorm.DB, error) {
 	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
-		return gorm.Open(postgres.Open(path), &gorm.Config{Logger: logger.Discard})
+		db, err := gorm.Open(postgres.Open(path), &gorm.Config{Logger: logger.Discard})
+		if err != nil {
+			return nil, err
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, err
+		}
+		// database/sql keeps 2 idle connections by default: under
+		// concurrent requests, every one beyond them would open (and
+		// close) a connection of its own, milliseconds each.
+		sqlDB.SetMaxIdleConns(postgresIdleConns)
+		return db, nil
 	}
 	return gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), &gorm.Config{Logger: logger.Discard})
 }
+
+// postgresIdleConns is how many PostgreSQL connections the server keeps
+// open between requests.
+const postgresIdleConns = 32
 
 // redacted is the database as it may be shown: a URL without its password.
 func redacted(db string) string {
