@@ -343,18 +343,16 @@ func TestEveryFaultLeavesNoTrace(t *testing.T) {
 		runs, len(writePaths), total)
 }
 
-// testFaults fails each call of the write path in turn, cold and warm, and
-// returns how many faults it injected.
-func testFaults(t *testing.T, wp writePath, opts *storage.Options) int {
-	ctx := context.Background()
-	fx := portalFixture(t)
-	// Every run starts from a copy of one file: the test portal imported
-	// (or an empty store), the file closed.
+// faultTemplate returns a function opening a fault portal on a fresh copy
+// of one file: the test portal imported (or, with empty, an empty store),
+// the file closed. Every run of a fault test starts from such a copy.
+func faultTemplate(t *testing.T, empty bool, opts *storage.Options) func(name string) *faultPortal {
+	t.Helper()
 	dir := t.TempDir()
 	template := filepath.Join(dir, "template.db")
 	tp := openFaultPortal(t, template, opts)
-	if !wp.empty {
-		if _, err := tp.Import(ctx, portalFixture(t)); err != nil {
+	if !empty {
+		if _, err := tp.Import(context.Background(), portalFixture(t)); err != nil {
 			t.Fatalf("Import: %v", err)
 		}
 	}
@@ -363,13 +361,21 @@ func testFaults(t *testing.T, wp writePath, opts *storage.Options) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := func(name string) *faultPortal {
+	return func(name string) *faultPortal {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, image, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return openFaultPortal(t, path, opts)
 	}
+}
+
+// testFaults fails each call of the write path in turn, cold and warm, and
+// returns how many faults it injected.
+func testFaults(t *testing.T, wp writePath, opts *storage.Options) int {
+	ctx := context.Background()
+	fx := portalFixture(t)
+	fresh := faultTemplate(t, wp.empty, opts)
 
 	// A clean run counts the calls and gives the state after.
 	clean := fresh("clean.db")

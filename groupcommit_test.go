@@ -3,8 +3,6 @@ package crmaccess_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -148,25 +146,7 @@ func TestGroupCommitFaultsLeaveNoTrace(t *testing.T) {
 // how many the clean run commits in a group) and checks that each run
 // ends as the clean one.
 func groupFaults(t *testing.T, writes []groupWrite, grouped int64) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	template := filepath.Join(dir, "template.db")
-	tp := openFaultPortal(t, template, nil)
-	if _, err := tp.Import(ctx, portalFixture(t)); err != nil {
-		t.Fatal(err)
-	}
-	tp.close(t)
-	image, err := os.ReadFile(template)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := func(name string) *faultPortal {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, image, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return openFaultPortal(t, path, nil)
-	}
+	fresh := faultTemplate(t, false, nil)
 	answers := func(out []groupOutcome) string {
 		var s []string
 		for _, o := range out {
