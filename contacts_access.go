@@ -2,6 +2,8 @@ package crmaccess
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 )
 
@@ -22,9 +24,7 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
-		return tx.FindContacts(ctx, &filter)
-	})
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsMatching(&filter))
 }
 
 // SetContactsAccessByID is SetContactsAccess over the contacts of ids:
@@ -39,9 +39,9 @@ func (s *Service) SetContactsAccessByID(ctx context.Context, actorID string, ids
 	if err := positiveIDs("contact", ids); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
 		return tx.Contacts(ctx, ids)
-	})
+	}))
 }
 
 // SetContactAccess applies privacy to one contact, as SetContactsAccess
@@ -54,7 +54,7 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 	if id <= 0 {
 		return nil, Errorf(EINVALID, "contact id %d is not positive", id)
 	}
-	res, err := s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
+	res, err := s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
 		found, err := tx.Contacts(ctx, []int64{id})
 		if err != nil {
 			return nil, err
@@ -63,7 +63,7 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 			return nil, Errorf(ENOTFOUND, "contact %d not found", id)
 		}
 		return found, nil
-	})
+	}))
 	switch {
 	case err != nil:
 		return nil, err
@@ -78,11 +78,58 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 	return nil, Errorf(ENOTFOUND, "contact %d not found", id)
 }
 
+// contactSource reads the candidate contacts of a change of access,
+// through r: it calls keep with each, in ascending id order (keep copies
+// what it keeps), then tags with the position of a kept contact among the
+// kept ones and its tags, unless keep's copy had them (see ContactScanner).
+type contactSource func(ctx context.Context, r Reader, keep func(*Contact) (bool, error), tags func(i int, tags []string)) error
+
+// contactsMatching is the source of the contacts filter matches: streamed
+// by a ContactScanner, else read whole by FindContacts.
+func contactsMatching(filter *ContactFilter) contactSource {
+	return func(ctx context.Context, r Reader, keep func(*Contact) (bool, error), tags func(int, []string)) error {
+		if sc, ok := r.(ContactScanner); ok {
+			return sc.ScanContacts(ctx, filter, keep, tags)
+		}
+		found, err := r.FindContacts(ctx, filter)
+		if err != nil {
+			return err
+		}
+		return keepEach(found, keep)
+	}
+}
+
+// contactsFound is the source of the contacts find reads whole, with
+// their tags.
+func contactsFound(find func(ctx context.Context, r Reader) ([]Contact, error)) contactSource {
+	return func(ctx context.Context, r Reader, keep func(*Contact) (bool, error), _ func(int, []string)) error {
+		found, err := find(ctx, r)
+		if err != nil {
+			return err
+		}
+		return keepEach(found, keep)
+	}
+}
+
+func keepEach(found []Contact, keep func(*Contact) (bool, error)) error {
+	for i := range found {
+		if _, err := keep(&found[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// contactPartSize is how many changed contacts one part of a write
+// carries (see updateInParts): a part's change records and rules are
+// garbage once written.
+const contactPartSize = 8192
+
 // contactsAccess is the write of the three, or with dryRun its preview:
-// find reads the candidate contacts, inside the write's transaction or on
-// the preview's state.
+// source reads the candidate contacts, inside the write's transaction or
+// on the preview's state.
 func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate bool, managerList []string, dryRun bool,
-	find func(context.Context, Reader) ([]Contact, error)) (*ContactsAccessResult, error) {
+	source contactSource) (*ContactsAccessResult, error) {
 	u, err := actor(actorID)
 	if err != nil {
 		return nil, err
@@ -97,58 +144,60 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 	}
 
 	var res *ContactsAccessResult
-	// build decides from memory, at the state the write holds: every
-	// candidate the actor may edit gets after, and those it may only read
-	// are counted.
-	build := func(ctx context.Context, tx Reader) (*Batch, error) {
+	// decide reads the candidates and decides from memory, at the state
+	// the write holds: every candidate the actor may edit gets after, and
+	// is in the answer as it will be, Changed when its access differs;
+	// those it may only read are counted. The answer is the only copy of
+	// the candidates kept.
+	decide := func(ctx context.Context, r Reader) error {
 		if err := s.knownUsers("managerList", list); err != nil {
-			return nil, err
+			return err
 		}
-		candidates, err := find(ctx, tx)
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, err
-		} else if err != nil {
-			return nil, Internal(err)
-		}
-		res = &ContactsAccessResult{Contacts: make([]ContactResult, 0, len(candidates))}
-		b := &Batch{Kind: EntryAccess}
-		now := s.now()
-		for i := range candidates {
-			if i%cancelCheckEvery == 0 && ctx.Err() != nil {
-				return nil, Internal(ctx.Err())
+		res = &ContactsAccessResult{}
+		n := 0
+		var keepErr error
+		keep := func(c *Contact) (bool, error) {
+			if n%cancelCheckEvery == 0 && ctx.Err() != nil {
+				keepErr = Internal(ctx.Err())
+				return false, keepErr
 			}
-			c := &candidates[i]
+			n++
 			ref := ContactRef(c.ID)
 			if ok, err := s.allowed(u, ref, ActionEdit); err != nil {
-				return nil, err
+				keepErr = err
+				return false, err
 			} else if !ok {
 				if ok, err := s.allowed(u, ref, ActionRead); err != nil {
-					return nil, err
+					keepErr = err
+					return false, err
 				} else if ok {
 					res.Skipped++
 				}
-				continue
+				return false, nil
 			}
-			before := s.auth.Access(ref)
-			changed := before.ShareType != after.ShareType || !slices.Equal(before.List, after.List)
-			if changed {
-				if before.ShareType != after.ShareType {
-					b.ContactShares = append(b.ContactShares, ContactShare{ID: c.ID, ShareType: after.ShareType})
-				}
-				b.Changes = append(b.Changes, Change{At: now, Actor: u, Entity: ref, Before: before, After: after})
-			}
-			c.ShareType, c.ManagerList = after.ShareType, after.List
-			res.Contacts = append(res.Contacts, ContactResult{Contact: *c, Changed: changed})
+			res.Contacts = append(res.Contacts, ContactResult{Contact: *c, Changed: contactChanged(s.auth.Access(ref), after)})
+			kept := &res.Contacts[len(res.Contacts)-1].Contact
+			kept.ShareType, kept.ManagerList = after.ShareType, after.List
+			return true, nil
 		}
-		if len(b.Changes) == 0 {
-			return nil, nil
+		err := source(ctx, r, keep, func(i int, tags []string) { res.Contacts[i].Tags = tags })
+		switch {
+		case keepErr != nil:
+			return keepErr
+		case ErrorCode(err) == ENOTFOUND:
+			return err
+		case err != nil:
+			return Internal(err)
 		}
-		return b, nil
+		if res.Contacts == nil {
+			res.Contacts = []ContactResult{}
+		}
+		return nil
 	}
 
 	if dryRun {
 		tok, err := s.preview(ctx, u, func(ctx context.Context, r Reader) error {
-			if _, err := build(ctx, r); err != nil {
+			if err := decide(ctx, r); err != nil {
 				return err
 			}
 			// What memory will answer once the write is applied.
@@ -166,7 +215,9 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 		return res, nil
 	}
 
-	tok, err := s.update(ctx, u, build)
+	tok, err := s.updateInParts(ctx, u, decide, func(emit func(*Batch) error) error {
+		return s.contactChanges(res, u, after, emit)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +233,55 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 	}
 	res.Token = tok
 	return res, nil
+}
+
+// contactChanged reports whether a contact's access changes from before to
+// after.
+func contactChanged(before, after AccessState) bool {
+	return before.ShareType != after.ShareType || !slices.Equal(before.List, after.List)
+}
+
+// contactChanges emits the change records (and share types) of the
+// contacts of res that change to after, contactPartSize a part, their
+// before-states read from memory again: until this write applies itself,
+// memory stays at the state the decision read (the writer lock keeps
+// others' commits out of the log), so that a part is built from the
+// answer alone rather than from a copy of every candidate, and the same
+// parts again after the commit (see updateInParts).
+func (s *Service) contactChanges(res *ContactsAccessResult, actor string, after AccessState, emit func(*Batch) error) error {
+	now := s.now()
+	p := &Batch{Kind: EntryAccess}
+	var last int64
+	for i := range res.Contacts {
+		r := &res.Contacts[i]
+		if r.ID <= last {
+			// Parts must be about distinct records (updateInParts).
+			return Internal(fmt.Errorf("crmaccess: contact %d read out of order", r.ID))
+		}
+		last = r.ID
+		if !r.Changed {
+			continue
+		}
+		ref := ContactRef(r.ID)
+		before := s.auth.Access(ref)
+		if !contactChanged(before, after) {
+			return Internal(errors.New("crmaccess: memory moved under the writer lock"))
+		}
+		if before.ShareType != after.ShareType {
+			p.ContactShares = append(p.ContactShares, ContactShare{ID: r.ID, ShareType: after.ShareType})
+		}
+		p.Changes = append(p.Changes, Change{At: now, Actor: actor, Entity: ref, Before: before, After: after})
+		if len(p.Changes) == contactPartSize {
+			if err := emit(p); err != nil {
+				return err
+			}
+			p.ContactShares, p.Changes, p.RemoveRules, p.AddRules = p.ContactShares[:0], p.Changes[:0], nil, nil
+		}
+	}
+	if len(p.Changes) > 0 {
+		return emit(p)
+	}
+	return nil
 }
 
 // positiveIDs refuses a list of ids with one that is not positive.
