@@ -123,7 +123,7 @@ func keepEach(found []Contact, keep func(*Contact) (bool, error)) error {
 // contactPartSize is how many changed contacts one part of a write
 // carries (see updateInParts): a part's change records and rules are
 // garbage once written.
-const contactPartSize = 8192
+var contactPartSize = 8192
 
 // contactsAccess is the write of the three, or with dryRun its preview:
 // source reads the candidate contacts, inside the write's transaction or
@@ -144,16 +144,16 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 	}
 
 	var res *ContactsAccessResult
+	var kept *keptContacts
 	// decide reads the candidates and decides from memory, at the state
 	// the write holds: every candidate the actor may edit gets after, and
-	// is in the answer as it will be, Changed when its access differs;
-	// those it may only read are counted. The answer is the only copy of
-	// the candidates kept.
+	// is kept for the answer, marked when its access changes; those it may
+	// only read are counted.
 	decide := func(ctx context.Context, r Reader) error {
 		if err := s.knownUsers("managerList", list); err != nil {
 			return err
 		}
-		res = &ContactsAccessResult{}
+		res, kept = &ContactsAccessResult{}, newKeptContacts()
 		n := 0
 		var keepErr error
 		keep := func(c *Contact) (bool, error) {
@@ -175,12 +175,10 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 				}
 				return false, nil
 			}
-			res.Contacts = append(res.Contacts, ContactResult{Contact: *c, Changed: contactChanged(s.auth.Access(ref), after)})
-			kept := &res.Contacts[len(res.Contacts)-1].Contact
-			kept.ShareType, kept.ManagerList = after.ShareType, after.List
+			kept.add(c, contactChanged(s.auth.Access(ref), after))
 			return true, nil
 		}
-		err := source(ctx, r, keep, func(i int, tags []string) { res.Contacts[i].Tags = tags })
+		err := source(ctx, r, keep, kept.setTags)
 		switch {
 		case keepErr != nil:
 			return keepErr
@@ -188,9 +186,6 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 			return err
 		case err != nil:
 			return Internal(err)
-		}
-		if res.Contacts == nil {
-			res.Contacts = []ContactResult{}
 		}
 		return nil
 	}
@@ -200,6 +195,7 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 			if err := decide(ctx, r); err != nil {
 				return err
 			}
+			res.Contacts = kept.results(after)
 			// What memory will answer once the write is applied.
 			for i := range res.Contacts {
 				c := &res.Contacts[i]
@@ -216,11 +212,13 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 	}
 
 	tok, err := s.updateInParts(ctx, u, decide, func(emit func(*Batch) error) error {
-		return s.contactChanges(res, u, after, emit)
+		return s.contactChanges(kept, u, after, emit)
 	})
 	if err != nil {
 		return nil, err
 	}
+	// Built only now: the write's rules are gone (updateInParts).
+	res.Contacts = kept.results(after)
 	for i := range res.Contacts {
 		r := &res.Contacts[i]
 		ref := ContactRef(r.ID)
@@ -242,33 +240,32 @@ func contactChanged(before, after AccessState) bool {
 }
 
 // contactChanges emits the change records (and share types) of the
-// contacts of res that change to after, contactPartSize a part, their
+// contacts kept that change to after, contactPartSize a part, their
 // before-states read from memory again: until this write applies itself,
 // memory stays at the state the decision read (the writer lock keeps
 // others' commits out of the log), so that a part is built from the
 // answer alone rather than from a copy of every candidate, and the same
 // parts again after the commit (see updateInParts).
-func (s *Service) contactChanges(res *ContactsAccessResult, actor string, after AccessState, emit func(*Batch) error) error {
+func (s *Service) contactChanges(kept *keptContacts, actor string, after AccessState, emit func(*Batch) error) error {
 	now := s.now()
 	p := &Batch{Kind: EntryAccess}
 	var last int64
-	for i := range res.Contacts {
-		r := &res.Contacts[i]
-		if r.ID <= last {
+	err := kept.each(func(r *keptContact) error {
+		if r.id <= last {
 			// Parts must be about distinct records (updateInParts).
-			return Internal(fmt.Errorf("crmaccess: contact %d read out of order", r.ID))
+			return Internal(fmt.Errorf("crmaccess: contact %d read out of order", r.id))
 		}
-		last = r.ID
-		if !r.Changed {
-			continue
+		last = r.id
+		if !r.changed {
+			return nil
 		}
-		ref := ContactRef(r.ID)
+		ref := ContactRef(r.id)
 		before := s.auth.Access(ref)
 		if !contactChanged(before, after) {
 			return Internal(errors.New("crmaccess: memory moved under the writer lock"))
 		}
 		if before.ShareType != after.ShareType {
-			p.ContactShares = append(p.ContactShares, ContactShare{ID: r.ID, ShareType: after.ShareType})
+			p.ContactShares = append(p.ContactShares, ContactShare{ID: r.id, ShareType: after.ShareType})
 		}
 		p.Changes = append(p.Changes, Change{At: now, Actor: actor, Entity: ref, Before: before, After: after})
 		if len(p.Changes) == contactPartSize {
@@ -277,6 +274,10 @@ func (s *Service) contactChanges(res *ContactsAccessResult, actor string, after 
 			}
 			p.ContactShares, p.Changes, p.RemoveRules, p.AddRules = p.ContactShares[:0], p.Changes[:0], nil, nil
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(p.Changes) > 0 {
 		return emit(p)

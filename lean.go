@@ -2,6 +2,7 @@ package crmaccess
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -46,6 +47,18 @@ type PartStore interface {
 	// writing nothing more, for a part with anything else. The store is
 	// done with a part when write returns.
 	UpdateInParts(ctx context.Context, build func(ctx context.Context, tx Reader, head int64, write func(*Batch) error) error) (position int64, err error)
+}
+
+// PartApplier is an optional capability of an Authorizer: Apply of rules
+// handed over in parts, so that a write of 400k rules need not hold them
+// all at once to apply them.
+type PartApplier interface {
+	// ApplyParts calls parts, which calls apply with each part's rules to
+	// remove and to add; once parts returns, it removes then adds the
+	// rules of every part, all visible to checks at once. removes and adds
+	// say how many rules the parts hold in all (a hint). An unknown rule,
+	// or an error of parts, fails the call and changes nothing.
+	ApplyParts(removes, adds int, parts func(apply func(remove, add []Rule) error) error) error
 }
 
 // updateInParts is update for a write that builds its batch in parts:
@@ -173,17 +186,22 @@ func (s *Service) applyOwnParts(pos int64, removed, added int, parts func(emit f
 	switch at := s.applied.Load(); {
 	case at >= pos: // the log got there first
 	case at == pos-1:
-		remove, add := make([]Rule, 0, removed), make([]Rule, 0, added)
-		err := parts(func(p *Batch) error {
-			r, a := ruleDiff(s.auth, p.Changes)
-			remove, add = append(remove, r...), append(add, a...)
-			return nil
-		})
-		if err != nil || len(remove) != removed || len(add) != added {
-			s.stale.Store(true)
-			return
+		var err error
+		if pa, ok := s.auth.(PartApplier); ok {
+			err = pa.ApplyParts(removed, added, func(apply func(remove, add []Rule) error) error {
+				return rederive(s.auth, removed, added, parts, apply)
+			})
+		} else {
+			remove, add := make([]Rule, 0, removed), make([]Rule, 0, added)
+			err = rederive(s.auth, removed, added, parts, func(r, a []Rule) error {
+				remove, add = append(remove, r...), append(add, a...)
+				return nil
+			})
+			if err == nil {
+				err = s.auth.Apply(remove, add)
+			}
 		}
-		if err := s.auth.Apply(remove, add); err != nil {
+		if err != nil {
 			s.stale.Store(true)
 			return
 		}
@@ -191,4 +209,19 @@ func (s *Service) applyOwnParts(pos int64, removed, added int, parts func(emit f
 	default:
 		s.stale.Store(true)
 	}
+}
+
+// rederive derives the rules of parts from memory again, part by part, and
+// hands each part's to apply; it fails, and memory is left to the log,
+// when they do not count as many rules as were written.
+func rederive(auth Authorizer, removed, added int, parts func(emit func(*Batch) error) error, apply func(remove, add []Rule) error) error {
+	err := parts(func(p *Batch) error {
+		r, a := ruleDiff(auth, p.Changes)
+		removed, added = removed-len(r), added-len(a)
+		return apply(r, a)
+	})
+	if err == nil && (removed != 0 || added != 0) {
+		err = errors.New("crmaccess: a write's rules derived again differ from those written")
+	}
+	return err
 }

@@ -134,6 +134,13 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 		x.release(rm)
 		return err
 	}
+	g.applyParsed(x, rm, ad)
+	return nil
+}
+
+// applyParsed removes then adds parsed lines, all visible at once; the
+// caller holds writeMu.
+func (g *Engine) applyParsed(x *index, rm, ad []entry) {
 	keys := touched(rm, ad)
 	x.lockAll()
 	for _, k := range keys {
@@ -154,7 +161,6 @@ func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
 	x.release(rm)
 	x.release(ad)
 	g.resetCasbin()
-	return nil
 }
 
 // Access translates a record's rules back into its access state.
