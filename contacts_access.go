@@ -120,11 +120,6 @@ func keepEach(found []Contact, keep func(*Contact) (bool, error)) error {
 	return nil
 }
 
-// contactPartSize is how many changed contacts one part of a write
-// carries (see updateInParts): a part's change records and rules are
-// garbage once written.
-var contactPartSize = 8192
-
 // contactsAccess is the write of the three, or with dryRun its preview:
 // source reads the candidate contacts, inside the write's transaction or
 // on the preview's state.
@@ -211,8 +206,8 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 		return res, nil
 	}
 
-	tok, err := s.updateInParts(ctx, u, decide, func(emit func(*Batch) error) error {
-		return s.contactChanges(kept, u, after, emit)
+	tok, err := s.updateInParts(ctx, u, decide, func(size int, emit func(*Batch) error) error {
+		return s.contactChanges(kept, u, after, size, emit)
 	})
 	if err != nil {
 		return nil, err
@@ -240,13 +235,13 @@ func contactChanged(before, after AccessState) bool {
 }
 
 // contactChanges emits the change records (and share types) of the
-// contacts kept that change to after, contactPartSize a part, their
+// contacts kept that change to after, size contacts a part, their
 // before-states read from memory again: until this write applies itself,
 // memory stays at the state the decision read (the writer lock keeps
 // others' commits out of the log), so that a part is built from the
 // answer alone rather than from a copy of every candidate, and the same
 // parts again after the commit (see updateInParts).
-func (s *Service) contactChanges(kept *keptContacts, actor string, after AccessState, emit func(*Batch) error) error {
+func (s *Service) contactChanges(kept *keptContacts, actor string, after AccessState, size int, emit func(*Batch) error) error {
 	now := s.now()
 	p := &Batch{Kind: EntryAccess}
 	var last int64
@@ -268,7 +263,7 @@ func (s *Service) contactChanges(kept *keptContacts, actor string, after AccessS
 			p.ContactShares = append(p.ContactShares, ContactShare{ID: r.id, ShareType: after.ShareType})
 		}
 		p.Changes = append(p.Changes, Change{At: now, Actor: actor, Entity: ref, Before: before, After: after})
-		if len(p.Changes) == contactPartSize {
+		if len(p.Changes) == size {
 			if err := emit(p); err != nil {
 				return err
 			}

@@ -61,9 +61,17 @@ type PartApplier interface {
 	ApplyParts(removes, adds int, parts func(apply func(remove, add []Rule) error) error) error
 }
 
+// writePartSize is how many records a part of a write is about: its
+// change records and rules are garbage once written, and each part costs
+// its statements. applyPartSize is the same once the write has
+// committed, when memory derives the parts' rules again: they are parsed
+// as they come, and a smaller part is less to hold beside the parsed lines.
+var writePartSize, applyPartSize = 8192, 1024
+
 // updateInParts is update for a write that builds its batch in parts:
 // decide reads and decides inside the writer lock, then parts calls emit
-// with each part, from what decide kept and from memory alone. No two
+// with each part of size records (the last may be smaller), from what
+// decide kept and from memory alone. No two
 // parts are about the same record, so that the parts' rule diffs, each
 // derived from memory as it was before the write, add up to the diff of
 // the whole.
@@ -75,7 +83,7 @@ type PartApplier interface {
 // store, or on a view of a host's transaction, the parts are gathered into
 // one batch for update.
 func (s *Service) updateInParts(ctx context.Context, actor string, decide func(ctx context.Context, tx Reader) error,
-	parts func(emit func(*Batch) error) error) (Token, error) {
+	parts func(size int, emit func(*Batch) error) error) (Token, error) {
 	ps, ok := s.store.(PartStore)
 	if !ok || s.hostTx != nil {
 		return s.update(ctx, actor, func(ctx context.Context, tx Reader) (*Batch, error) {
@@ -83,7 +91,7 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 				return nil, err
 			}
 			var whole *Batch
-			err := parts(func(p *Batch) error {
+			err := parts(writePartSize, func(p *Batch) error {
 				if whole == nil {
 					whole = &Batch{Kind: p.Kind, At: p.At}
 				}
@@ -122,7 +130,7 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 				return err
 			}
 			var at time.Time // the entry's, taken when its first part is, as decide takes it
-			return parts(func(p *Batch) error {
+			return parts(writePartSize, func(p *Batch) error {
 				if len(p.Changes) == 0 {
 					return nil
 				}
@@ -180,7 +188,7 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 // at the state before pos, it derives the rules of the parts again (the
 // same count as written, or memory is marked stale and catches up from
 // the log instead) and applies them all at once.
-func (s *Service) applyOwnParts(pos int64, removed, added int, parts func(emit func(*Batch) error) error) {
+func (s *Service) applyOwnParts(pos int64, removed, added int, parts func(size int, emit func(*Batch) error) error) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	switch at := s.applied.Load(); {
@@ -214,8 +222,8 @@ func (s *Service) applyOwnParts(pos int64, removed, added int, parts func(emit f
 // rederive derives the rules of parts from memory again, part by part, and
 // hands each part's to apply; it fails, and memory is left to the log,
 // when they do not count as many rules as were written.
-func rederive(auth Authorizer, removed, added int, parts func(emit func(*Batch) error) error, apply func(remove, add []Rule) error) error {
-	err := parts(func(p *Batch) error {
+func rederive(auth Authorizer, removed, added int, parts func(size int, emit func(*Batch) error) error, apply func(remove, add []Rule) error) error {
+	err := parts(applyPartSize, func(p *Batch) error {
 		r, a := ruleDiff(auth, p.Changes)
 		removed, added = removed-len(r), added-len(a)
 		return apply(r, a)

@@ -91,7 +91,7 @@ func brief(r *crmaccess.ContactsAccessResult) string {
 // and compares what they answer, what they wrote (log entries, change
 // records, rules, share types) and what memory holds afterwards.
 func TestLeanContactsAccessDecidesAndWritesAsTheWholeBatch(t *testing.T) {
-	defer crmaccess.SetContactPartSize(64)()
+	defer crmaccess.SetPartSizes(64, 48)()
 	eachDatabase(t, testLeanContactsAccessDecidesAndWritesAsTheWholeBatch)
 }
 
@@ -231,7 +231,7 @@ func (s partFailingStore) UpdateInParts(ctx context.Context, build func(context.
 // fails, the first is not in the database, memory is as it was, and the
 // same write then succeeds whole.
 func TestLeanContactsAccessFailedPartLeavesNothing(t *testing.T) {
-	defer crmaccess.SetContactPartSize(64)()
+	defer crmaccess.SetPartSizes(64, 48)()
 	eachDatabase(t, func(t *testing.T, db database) {
 		ctx := t.Context()
 		st := testportal.NewStore(t, db).Open(t)
