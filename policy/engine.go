@@ -122,45 +122,9 @@ func parseAll(x *index, rules []crmaccess.Rule) ([]entry, error) {
 // Apply removes then adds rules, as a commit changed them. A rule this model
 // does not know fails the whole call with EINVALID before anything changes.
 func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
-	g.writeMu.Lock()
-	defer g.writeMu.Unlock()
-	x := g.x.Load()
-	rm, err := parseAll(x, remove)
-	if err != nil {
-		return err
-	}
-	ad, err := parseAll(x, add)
-	if err != nil {
-		x.release(rm)
-		return err
-	}
-	g.applyParsed(x, rm, ad)
-	return nil
-}
-
-// applyParsed removes then adds parsed lines, all visible at once; the
-// caller holds writeMu.
-func (g *Engine) applyParsed(x *index, rm, ad []entry) {
-	keys := touched(rm, ad)
-	x.lockAll()
-	for _, k := range keys {
-		x.tallyRecord(k, -1)
-	}
-	for _, e := range rm {
-		x.remove(e)
-	}
-	for _, e := range ad {
-		x.add(e)
-	}
-	x.publishRoles()
-	for _, k := range keys {
-		x.tallyRecord(k, 1)
-	}
-	x.unlockAll()
-	// Parsing interned every user named; forget those no line names now.
-	x.release(rm)
-	x.release(ad)
-	g.resetCasbin()
+	return g.ApplyParts(len(remove), len(add), func(apply func(remove, add []crmaccess.Rule) error) error {
+		return apply(remove, add)
+	})
 }
 
 // Access translates a record's rules back into its access state.
