@@ -111,7 +111,7 @@ func parseAll(x *index, rules []crmaccess.Rule) ([]entry, error) {
 	for _, r := range rules {
 		e, err := x.parse(r)
 		if err != nil {
-			x.release(out)
+			release(x, out)
 			return nil, err
 		}
 		out = append(out, e)

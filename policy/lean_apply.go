@@ -81,14 +81,4 @@ func (g *Engine) applyPacked(x *index, rm, ad []packedLine) {
 	x.unlockAll()
 }
 
-// release is index.release of packed lines, a chunk at a time.
-func release(x *index, lines []packedLine) {
-	var buf [256]entry
-	for start := 0; start < len(lines); start += len(buf) {
-		chunk := lines[start:min(start+len(buf), len(lines))]
-		for i, l := range chunk {
-			buf[i] = l.entry()
-		}
-		x.release(buf[:len(chunk)])
-	}
-}
+func (l packedLine) userID() uint32 { return l.user }
