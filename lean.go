@@ -63,10 +63,12 @@ type PartApplier interface {
 
 // writePartSize is how many records a part of a write is about: its
 // change records and rules are garbage once written, and each part costs
-// its statements. applyPartSize is the same once the write has
-// committed, when memory derives the parts' rules again: they are parsed
-// as they come, and a smaller part is less to hold beside the parsed lines.
-var writePartSize, applyPartSize = 8192, 1024
+// its statements (a multiple of the stores' 1,000-row statements, so that
+// no part ends in a short statement of its own). applyPartSize is the
+// same once the write has committed, when memory derives the parts' rules
+// again: they are parsed as they come, and a smaller part is less to hold
+// beside the parsed lines.
+var writePartSize, applyPartSize = 8000, 1000
 
 // updateInParts is update for a write that builds its batch in parts:
 // decide reads and decides inside the writer lock, then parts calls emit

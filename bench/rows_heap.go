@@ -123,7 +123,7 @@ func (h *harness) filterHeap() error {
 			held, _ := private(r, r.Result)
 			return text(fmt.Sprintf("%.1f MB / %.1f MB / %.1f MB", before/1e6, grown/1e6, held/1e6))
 		})})
-	h.note("row 4, peak heap: a fresh process a database makes %d filter calls, private with 3 managers and back to shared in turn (medians of the private ones), heap in use (/memory/classes/heap/objects:bytes, live and not yet collected) sampled every millisecond with runtime/metrics, GOGC at its default; load average %s",
+	h.note("row 4, peak heap: on each database a fresh process makes %d filter calls, private with 3 managers and back to shared in turn (medians of the private ones), heap in use (/memory/classes/heap/objects:bytes, live and not yet collected) sampled every millisecond with runtime/metrics, GOGC at its default; load average %s",
 		2*h.cfg.filterCalls, loadAverage())
 	return nil
 }
