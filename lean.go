@@ -6,12 +6,14 @@ import (
 	"time"
 )
 
-// A bulk change of access (SetContactsAccess over 100k contacts) holds its
-// answer, every matching contact, whatever it does; what it need not hold
-// at once is a second copy of the contacts as read, and its whole batch:
-// 100k change records and 400k rules. Two optional capabilities let a
-// store spare both; a store without them gets the same writes as one
-// batch.
+// A bulk change of access (SetContactsAccess over 100k contacts) returns
+// every matching contact, whatever it does; what it need not hold at once
+// is a second copy of the contacts as read, its whole batch (100k change
+// records, 400k rules), and its rules while memory applies them. Three
+// optional capabilities spare them: a Reader that streams contacts
+// (ContactScanner), a Store that writes a batch in parts (PartStore), an
+// Authorizer that applies rules in parts (PartApplier). Without them the
+// same write is made as one batch and one Apply.
 
 // ContactScanner is an optional capability of a Reader (and of the Store
 // whose reads it makes): FindContacts for a caller that keeps what it
@@ -73,10 +75,9 @@ var writePartSize, applyPartSize = 8000, 1000
 // updateInParts is update for a write that builds its batch in parts:
 // decide reads and decides inside the writer lock, then parts calls emit
 // with each part of size records (the last may be smaller), from what
-// decide kept and from memory alone. No two
-// parts are about the same record, so that the parts' rule diffs, each
-// derived from memory as it was before the write, add up to the diff of
-// the whole.
+// decide kept and from memory alone. No two parts are about the same
+// record, so that the parts' rule diffs, each derived from memory as it
+// was before the write, add up to the diff of the whole.
 //
 // On a PartStore each part is written as it comes and dropped; once the
 // write has committed, parts runs again, memory still at the state it
