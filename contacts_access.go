@@ -174,6 +174,7 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 			return true, nil
 		}
 		err := source(ctx, r, keep, kept.setTags)
+		kept.doneReading()
 		switch {
 		case keepErr != nil:
 			return keepErr

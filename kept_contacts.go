@@ -74,6 +74,9 @@ func (k *keptContacts) add(c *Contact, changed bool) {
 	}
 }
 
+// doneReading drops what only adding contacts and tags needs.
+func (k *keptContacts) doneReading() { k.shared, k.tagIdx = nil, nil }
+
 // at returns the i-th contact kept.
 func (k *keptContacts) at(i int) *keptContact { return &k.chunks[i/keptChunk][i%keptChunk] }
 
