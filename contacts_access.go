@@ -2,6 +2,8 @@ package crmaccess
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 )
 
@@ -22,9 +24,7 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
-		return tx.FindContacts(ctx, &filter)
-	})
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsMatching(&filter))
 }
 
 // SetContactsAccessByID is SetContactsAccess over the contacts of ids:
@@ -39,9 +39,9 @@ func (s *Service) SetContactsAccessByID(ctx context.Context, actorID string, ids
 	if err := positiveIDs("contact", ids); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
 		return tx.Contacts(ctx, ids)
-	})
+	}))
 }
 
 // SetContactAccess applies privacy to one contact, as SetContactsAccess
@@ -54,7 +54,7 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 	if id <= 0 {
 		return nil, Errorf(EINVALID, "contact id %d is not positive", id)
 	}
-	res, err := s.contactsAccess(ctx, actorID, isPrivate, managerList, false, func(ctx context.Context, tx Reader) ([]Contact, error) {
+	res, err := s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
 		found, err := tx.Contacts(ctx, []int64{id})
 		if err != nil {
 			return nil, err
@@ -63,7 +63,7 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 			return nil, Errorf(ENOTFOUND, "contact %d not found", id)
 		}
 		return found, nil
-	})
+	}))
 	switch {
 	case err != nil:
 		return nil, err
@@ -78,11 +78,53 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 	return nil, Errorf(ENOTFOUND, "contact %d not found", id)
 }
 
+// contactSource reads the candidate contacts of a change of access,
+// through r: it calls keep with each, in ascending id order (keep copies
+// what it keeps), then tags with the position of a kept contact among the
+// kept ones and its tags, unless keep's copy had them (see ContactScanner).
+type contactSource func(ctx context.Context, r Reader, keep func(*Contact) (bool, error), tags func(i int, tags []string)) error
+
+// contactsMatching is the source of the contacts filter matches: streamed
+// by a ContactScanner, else read whole by FindContacts.
+func contactsMatching(filter *ContactFilter) contactSource {
+	return func(ctx context.Context, r Reader, keep func(*Contact) (bool, error), tags func(int, []string)) error {
+		if sc, ok := r.(ContactScanner); ok {
+			return sc.ScanContacts(ctx, filter, keep, tags)
+		}
+		found, err := r.FindContacts(ctx, filter)
+		if err != nil {
+			return err
+		}
+		return keepEach(found, keep)
+	}
+}
+
+// contactsFound is the source of the contacts find reads whole, with
+// their tags.
+func contactsFound(find func(ctx context.Context, r Reader) ([]Contact, error)) contactSource {
+	return func(ctx context.Context, r Reader, keep func(*Contact) (bool, error), _ func(int, []string)) error {
+		found, err := find(ctx, r)
+		if err != nil {
+			return err
+		}
+		return keepEach(found, keep)
+	}
+}
+
+func keepEach(found []Contact, keep func(*Contact) (bool, error)) error {
+	for i := range found {
+		if _, err := keep(&found[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // contactsAccess is the write of the three, or with dryRun its preview:
-// find reads the candidate contacts, inside the write's transaction or on
-// the preview's state.
+// source reads the candidate contacts, inside the write's transaction or
+// on the preview's state.
 func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate bool, managerList []string, dryRun bool,
-	find func(context.Context, Reader) ([]Contact, error)) (*ContactsAccessResult, error) {
+	source contactSource) (*ContactsAccessResult, error) {
 	u, err := actor(actorID)
 	if err != nil {
 		return nil, err
@@ -97,60 +139,59 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 	}
 
 	var res *ContactsAccessResult
-	// build decides from memory, at the state the write holds: every
-	// candidate the actor may edit gets after, and those it may only read
-	// are counted.
-	build := func(ctx context.Context, tx Reader) (*Batch, error) {
+	var kept *keptContacts
+	// decide reads the candidates and decides from memory, at the state
+	// the write holds: every candidate the actor may edit gets after, and
+	// is kept for the answer, marked when its access changes; those it may
+	// only read are counted.
+	decide := func(ctx context.Context, r Reader) error {
 		if err := s.knownUsers("managerList", list); err != nil {
-			return nil, err
+			return err
 		}
-		candidates, err := find(ctx, tx)
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, err
-		} else if err != nil {
-			return nil, Internal(err)
-		}
-		res = &ContactsAccessResult{Contacts: make([]ContactResult, 0, len(candidates))}
-		b := &Batch{Kind: EntryAccess}
-		now := s.now()
-		for i := range candidates {
-			if i%cancelCheckEvery == 0 && ctx.Err() != nil {
-				return nil, Internal(ctx.Err())
+		res, kept = &ContactsAccessResult{}, newKeptContacts()
+		n := 0
+		var keepErr error
+		keep := func(c *Contact) (bool, error) {
+			if n%cancelCheckEvery == 0 && ctx.Err() != nil {
+				keepErr = Internal(ctx.Err())
+				return false, keepErr
 			}
-			c := &candidates[i]
+			n++
 			ref := ContactRef(c.ID)
 			if ok, err := s.allowed(u, ref, ActionEdit); err != nil {
-				return nil, err
+				keepErr = err
+				return false, err
 			} else if !ok {
 				if ok, err := s.allowed(u, ref, ActionRead); err != nil {
-					return nil, err
+					keepErr = err
+					return false, err
 				} else if ok {
 					res.Skipped++
 				}
-				continue
+				return false, nil
 			}
-			before := s.auth.Access(ref)
-			changed := before.ShareType != after.ShareType || !slices.Equal(before.List, after.List)
-			if changed {
-				if before.ShareType != after.ShareType {
-					b.ContactShares = append(b.ContactShares, ContactShare{ID: c.ID, ShareType: after.ShareType})
-				}
-				b.Changes = append(b.Changes, Change{At: now, Actor: u, Entity: ref, Before: before, After: after})
-			}
-			c.ShareType, c.ManagerList = after.ShareType, after.List
-			res.Contacts = append(res.Contacts, ContactResult{Contact: *c, Changed: changed})
+			kept.add(c, contactChanged(s.auth.Access(ref), after))
+			return true, nil
 		}
-		if len(b.Changes) == 0 {
-			return nil, nil
+		err := source(ctx, r, keep, kept.setTags)
+		kept.doneReading()
+		switch {
+		case keepErr != nil:
+			return keepErr
+		case ErrorCode(err) == ENOTFOUND:
+			return err
+		case err != nil:
+			return Internal(err)
 		}
-		return b, nil
+		return nil
 	}
 
 	if dryRun {
 		tok, err := s.preview(ctx, u, func(ctx context.Context, r Reader) error {
-			if _, err := build(ctx, r); err != nil {
+			if err := decide(ctx, r); err != nil {
 				return err
 			}
+			res.Contacts = kept.results(after)
 			// What memory will answer once the write is applied.
 			for i := range res.Contacts {
 				c := &res.Contacts[i]
@@ -166,10 +207,14 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 		return res, nil
 	}
 
-	tok, err := s.update(ctx, u, build)
+	tok, err := s.updateInParts(ctx, u, decide, func(size int, emit func(*Batch) error) error {
+		return s.contactChanges(kept, u, after, size, emit)
+	})
 	if err != nil {
 		return nil, err
 	}
+	// Built only now: the write's rules are gone (updateInParts).
+	res.Contacts = kept.results(after)
 	for i := range res.Contacts {
 		r := &res.Contacts[i]
 		ref := ContactRef(r.ID)
@@ -182,6 +227,58 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 	}
 	res.Token = tok
 	return res, nil
+}
+
+// contactChanged reports whether a contact's access changes from before to
+// after.
+func contactChanged(before, after AccessState) bool {
+	return before.ShareType != after.ShareType || !slices.Equal(before.List, after.List)
+}
+
+// contactChanges emits the change records (and share types) of the
+// contacts kept that change to after, size contacts a part, their
+// before-states read from memory again: until this write applies itself,
+// memory stays at the state the decision read (the writer lock keeps
+// others' commits out of the log), so that a part is built from the
+// answer alone rather than from a copy of every candidate, and the same
+// parts again after the commit (see updateInParts).
+func (s *Service) contactChanges(kept *keptContacts, actor string, after AccessState, size int, emit func(*Batch) error) error {
+	now := s.now()
+	p := &Batch{Kind: EntryAccess}
+	var last int64
+	err := kept.each(func(r *keptContact) error {
+		if r.id <= last {
+			// Parts must be about distinct records (updateInParts).
+			return Internal(fmt.Errorf("crmaccess: contact %d read out of order", r.id))
+		}
+		last = r.id
+		if !r.changed {
+			return nil
+		}
+		ref := ContactRef(r.id)
+		before := s.auth.Access(ref)
+		if !contactChanged(before, after) {
+			return Internal(errors.New("crmaccess: memory moved under the writer lock"))
+		}
+		if before.ShareType != after.ShareType {
+			p.ContactShares = append(p.ContactShares, ContactShare{ID: r.id, ShareType: after.ShareType})
+		}
+		p.Changes = append(p.Changes, Change{At: now, Actor: actor, Entity: ref, Before: before, After: after})
+		if len(p.Changes) == size {
+			if err := emit(p); err != nil {
+				return err
+			}
+			p.ContactShares, p.Changes, p.RemoveRules, p.AddRules = p.ContactShares[:0], p.Changes[:0], nil, nil
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(p.Changes) > 0 {
+		return emit(p)
+	}
+	return nil
 }
 
 // positiveIDs refuses a list of ids with one that is not positive.

@@ -37,7 +37,9 @@ type OpportunitiesAccessResult struct {
 // ContactsAccessResult is the answer of SetContactsAccess: every matching contact
 // the actor could edit, with its new values, how many the actor could read
 // but not edit (skipped), and the token of the write (of the state it was
-// decided on, for a preview, which writes nothing).
+// decided on, for a preview, which writes nothing). The contacts' slices
+// (Tags, ManagerList) are shared by contacts with the same values: read
+// them, copy them to change them.
 type ContactsAccessResult struct {
 	Contacts []ContactResult
 	Skipped  int

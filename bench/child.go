@@ -25,6 +25,7 @@ var children = map[string]func(ctx context.Context, a childArgs) (any, error){
 	"distinct-casbin": distinctCasbin,
 	"filter-call":     filterCallChild,
 	"http-filter":     httpFilterChild,
+	"filter-heap":     filterHeapChild,
 	"stock-reload":    stockReloadChild,
 	"paced-writer":    pacedWriterChild,
 }

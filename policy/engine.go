@@ -111,7 +111,7 @@ func parseAll(x *index, rules []crmaccess.Rule) ([]entry, error) {
 	for _, r := range rules {
 		e, err := x.parse(r)
 		if err != nil {
-			x.release(out)
+			release(x, out)
 			return nil, err
 		}
 		out = append(out, e)
@@ -122,39 +122,9 @@ func parseAll(x *index, rules []crmaccess.Rule) ([]entry, error) {
 // Apply removes then adds rules, as a commit changed them. A rule this model
 // does not know fails the whole call with EINVALID before anything changes.
 func (g *Engine) Apply(remove, add []crmaccess.Rule) error {
-	g.writeMu.Lock()
-	defer g.writeMu.Unlock()
-	x := g.x.Load()
-	rm, err := parseAll(x, remove)
-	if err != nil {
-		return err
-	}
-	ad, err := parseAll(x, add)
-	if err != nil {
-		x.release(rm)
-		return err
-	}
-	keys := touched(rm, ad)
-	x.lockAll()
-	for _, k := range keys {
-		x.tallyRecord(k, -1)
-	}
-	for _, e := range rm {
-		x.remove(e)
-	}
-	for _, e := range ad {
-		x.add(e)
-	}
-	x.publishRoles()
-	for _, k := range keys {
-		x.tallyRecord(k, 1)
-	}
-	x.unlockAll()
-	// Parsing interned every user named; forget those no line names now.
-	x.release(rm)
-	x.release(ad)
-	g.resetCasbin()
-	return nil
+	return g.ApplyParts(len(remove), len(add), func(apply func(remove, add []crmaccess.Rule) error) error {
+		return apply(remove, add)
+	})
 }
 
 // Access translates a record's rules back into its access state.

@@ -29,12 +29,13 @@ func (x *index) intern(name string) uint32 {
 	return id
 }
 
-// release forgets the user ids of entries that no line names any more.
-func (x *index) release(entries []entry) {
+// release forgets the user ids of lines (entries, or packed) that no line
+// names any more.
+func release[L interface{ userID() uint32 }](x *index, lines []L) {
 	x.namesMu.Lock()
 	defer x.namesMu.Unlock()
-	for _, e := range entries {
-		id := e.link.user
+	for _, l := range lines {
+		id := l.userID()
 		if id < firstUserID || x.refs[id] != 0 || x.names[id] == "" {
 			continue
 		}
@@ -42,6 +43,8 @@ func (x *index) release(entries []entry) {
 		x.names[id] = ""
 	}
 }
+
+func (e entry) userID() uint32 { return e.link.user }
 
 func (x *index) name(id uint32) string {
 	x.namesMu.RLock()

@@ -140,14 +140,14 @@ func eachUser(links []link, fn func(uid uint32, m matched)) {
 	}
 }
 
-// touched returns the distinct records the entries change.
-func touched(lists ...[]entry) []recordKey {
+// touched returns the distinct records the lines change.
+func touched(lists ...[]packedLine) []recordKey {
 	var keys []recordKey
-	for _, es := range lists {
-		for _, e := range es {
+	for _, ls := range lists {
+		for _, l := range ls {
 			// A write's lines come grouped by record: skip repeats cheaply.
-			if e.role == 0 && (len(keys) == 0 || keys[len(keys)-1] != e.key) {
-				keys = append(keys, e.key)
+			if k := (recordKey{kind: l.kind, id: l.id}); l.role == 0 && (len(keys) == 0 || keys[len(keys)-1] != k) {
+				keys = append(keys, k)
 			}
 		}
 	}
