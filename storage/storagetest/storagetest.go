@@ -68,6 +68,8 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) crmaccess.Store, o
 		{"UpdatesSerializeOnTheWriterLock", testUpdatesSerialize},
 		{"UpdateGroupWritesAnEntryPerBuild", testUpdateGroup},
 		{"UpdateGroupFailsWhole", testUpdateGroupFailsWhole},
+		{"ScanContactsKeepsWhatFindContactsFinds", testScanContacts},
+		{"UpdateInPartsWritesOneEntry", testUpdateInParts},
 		{"SnapshotReturnsThePositionOfItsRules", testSnapshotPosition},
 		{"RecordsReplacedAndDeleted", testRecordsReplacedAndDeleted},
 		{"RecordIDsPageInIDOrderWithTheTotal", testRecordIDs},
