@@ -333,6 +333,9 @@ func (s *Store) appendLog(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos 
 	if conn := s.copyConn(tx, m, len(b.Changes)); conn != nil {
 		return s.copyChanges(ctx, conn, b.Changes, pos)
 	}
+	if !s.d.postgres() && len(b.Changes) > 1 {
+		return s.insertChangesShared(ctx, tx, b.Changes, pos)
+	}
 	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
 		return changeArgs(args, &b.Changes[i], pos)
 	}, nil)
