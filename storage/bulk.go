@@ -24,8 +24,11 @@ import (
 //     format, streamed from the batch as the driver reads it, on the
 //     connection of the Store's own transaction (pgwrite.go);
 //   - rules removed by one DELETE over arrays (unnest), and columns set by
-//     one UPDATE per value over an array of ids (= ANY), in any of the
-//     Store's transactions on pgx, a host's included.
+//     one UPDATE per value over an array of ids (= ANY).
+//
+// Only in the Store's own transactions (Update on pgx): a host's
+// transaction (InTx) may be on another database handle and driver, and
+// keeps the chunked statements.
 //
 // Every one of them runs inside the write's transaction: a failure aborts
 // it, and Update rolls it back as it does any failed statement. The
@@ -33,22 +36,20 @@ import (
 // them. SQLite keeps the chunked, prepared statements: there a statement
 // is no round trip.
 
-// bulkArrays reports whether a part of n rows of m goes over arrays in one
-// statement (PostgreSQL through pgx, more rows than one statement takes).
-func (s *Store) bulkArrays(m multiRow, n int) bool {
-	return s.pgx && n > min(s.rowsPerStatement(m), statementRows)
-}
-
-// copyConn returns the connection of tx when a part of n rows of m goes by
-// COPY: bulkArrays, on the connection of Update's own transaction (a
-// host's *sql.Tx gives no access to its connection), else nil.
+// copyConn returns the connection of tx when a part of n rows of m goes
+// the bulk way: PostgreSQL through pgx, more rows than one statement
+// takes, in Update's own transaction on its connection; else nil.
 func (s *Store) copyConn(tx *wtx, m multiRow, n int) *sql.Conn {
-	if !s.bulkArrays(m, n) || tx.tx != nil {
+	if !s.pgx || tx.tx != nil || n <= min(s.rowsPerStatement(m), statementRows) {
 		return nil
 	}
 	conn, _ := tx.q.(*sql.Conn)
 	return conn
 }
+
+// bulkArrays reports whether a part of n rows of m goes over arrays in one
+// statement (see copyConn).
+func (s *Store) bulkArrays(tx *wtx, m multiRow, n int) bool { return s.copyConn(tx, m, n) != nil }
 
 // copyRows runs COPY table (columns) FROM STDIN on conn with n rows; row
 // appends row i in COPY's text format (see appendCopy*), its fields
@@ -170,9 +171,9 @@ func (s *Store) removeRulesArrays(ctx context.Context, tx *wtx, rules []crmacces
 // large arrays, once: JIT compilation off for the rest of the transaction
 // (SET LOCAL). Their estimated cost (an index lookup per element) is far
 // above PostgreSQL's jit_above_cost, and compiling took longer than
-// running them. A host's transaction is left as the host set it.
+// running them.
 func (s *Store) bulkStatements(ctx context.Context, tx *wtx) error {
-	if tx.tx != nil || tx.jitOff {
+	if tx.jitOff {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {

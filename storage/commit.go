@@ -211,7 +211,7 @@ func updateGrouped[V comparable](ctx context.Context, s *Store, tx *wtx, table, 
 		fixed: 1, rowVars: 1}
 	for _, v := range order {
 		ids := groups[v]
-		if s.bulkArrays(m, len(ids)) {
+		if s.bulkArrays(tx, m, len(ids)) {
 			if err := updateArrays(ctx, s, tx, table, column, kind, v, ids); err != nil {
 				return err
 			}
@@ -267,7 +267,7 @@ func (s *Store) removeRules(ctx context.Context, tx *wtx, b *crmaccess.Batch) er
 		row: "(?, ?, ?, '', '', '', '')", tail: ")", rowVars: 3}
 	var removed int64
 	var err error
-	if s.bulkArrays(m, len(b.RemoveRules)) {
+	if s.bulkArrays(tx, m, len(b.RemoveRules)) {
 		removed, err = s.removeRulesArrays(ctx, tx, b.RemoveRules)
 	} else {
 		err = s.execChunks(ctx, tx, m, nil, len(b.RemoveRules), func(args []any, i int) []any {
