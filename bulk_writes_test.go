@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
+	"github.com/crmaccess/crmaccess/internal/testdb"
+	"github.com/crmaccess/crmaccess/internal/testportal"
 )
 
 // bulkRecords is how many opportunities and contacts the bulk writes
@@ -190,4 +192,90 @@ func bulkAccessOf(t *testing.T, s *crmaccess.Service, refs []crmaccess.Ref) map[
 		t.Fatalf("%d of %d records read", len(out), len(refs))
 	}
 	return out
+}
+
+// TestBulkFailuresLeaveNoTrace fails each statement of the bulk path on
+// PostgreSQL once (the fault test's driver wraps SQLite only): a trigger
+// raising an error on the share update, the rules' DELETE, the rules'
+// COPY, the change records' COPY and the log entry. Each failed write
+// leaves the database and memory as they were (a service opened afresh
+// agrees); the write then succeeds.
+func TestBulkFailuresLeaveNoTrace(t *testing.T) {
+	if testportal.Databases()[len(testportal.Databases())-1] != testportal.PostgreSQL {
+		t.Skip("CRMACCESS_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	fx := portalFixture(t)
+	var refs []crmaccess.Ref
+	for i := range int64(bulkRecords) {
+		fx.Opportunities = append(fx.Opportunities, crmaccess.Opportunity{ID: 1000 + i, Title: "Deal", CreateBy: alice,
+			Responsible: bob, IsPrivate: true, AccessList: sortedGUIDs(carol, dave)})
+		fx.Contacts = append(fx.Contacts, crmaccess.Contact{ID: 1000 + i, FirstName: "Bulk", Tags: []string{"bulk"},
+			CreateBy: alice, ShareType: crmaccess.ShareReadWrite})
+		refs = append(refs, crmaccess.OpportunityRef(1000+i), crmaccess.ContactRef(1000+i))
+	}
+	p := newEmptyPortalOn(t, testportal.PostgreSQL)
+	if _, err := p.Import(ctx, fx); err != nil {
+		t.Fatal(err)
+	}
+	db := testdb.Postgres(t)
+	tables := p.place.Tables
+	fail := tables.TablePrefix + "fail"
+	if err := db.Exec(`CREATE FUNCTION ` + fail + `() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$`).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec(`DROP FUNCTION IF EXISTS ` + fail + `() CASCADE`) })
+	filter := crmaccess.ContactFilter{Tags: []string{"bulk"}}
+	writes := []struct {
+		name  string
+		write func() error
+		fails []string // "OPERATION table" the write runs in bulk
+	}{
+		{"the filter call to private", func() error {
+			_, err := p.SetContactsAccess(ctx, admin, filter, true, []string{carol, dave})
+			return err
+		}, []string{"UPDATE " + tables.TablePrefix + "contacts", "DELETE " + tables.RuleTable, "INSERT " + tables.RuleTable,
+			"INSERT " + tables.TablePrefix + "changes", "INSERT " + tables.TablePrefix + "log"}},
+		{"RemoveUser of a user on every list", func() error {
+			_, err := p.RemoveUser(ctx, admin, dave)
+			return err
+		}, []string{"DELETE " + tables.RuleTable, "INSERT " + tables.TablePrefix + "changes"}},
+	}
+	users := []string{admin, alice, bob, carol, dave}
+	sample := refs[:0:0]
+	for i, r := range refs {
+		if i%97 == 0 || i > len(refs)-3 {
+			sample = append(sample, r)
+		}
+	}
+	for _, w := range writes {
+		for _, op := range w.fails {
+			before := bulkAccessOf(t, p.Service, refs)
+			decided := decisionsOf(t, p.Service, users, sample, "unauthorized")
+			verb, table, _ := strings.Cut(op, " ")
+			if err := db.Exec(`CREATE TRIGGER ` + fail + ` BEFORE ` + verb + ` ON ` + table +
+				` FOR EACH STATEMENT EXECUTE FUNCTION ` + fail + `()`).Error; err != nil {
+				t.Fatal(err)
+			}
+			err := w.write()
+			if err := db.Exec(`DROP TRIGGER ` + fail + ` ON ` + table).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err == nil || !strings.Contains(err.Error(), "injected") {
+				t.Fatalf("%s with %s failing: %v, want the injected error", w.name, op, err)
+			}
+			if d := diffMaps(before, bulkAccessOf(t, p.Service, refs)); d != "" {
+				t.Fatalf("%s with %s failing: memory changed:\n%s", w.name, op, d)
+			}
+			fresh := p.reopen(t)
+			if d := diffMaps(before, bulkAccessOf(t, fresh.Service, refs)); d != "" {
+				t.Fatalf("%s with %s failing: the database changed:\n%s", w.name, op, d)
+			}
+			sameMemory(t, w.name+" with "+op+" failing", serviceState{Decisions: decided},
+				serviceState{Decisions: decisionsOf(t, fresh.Service, users, sample, "unauthorized")})
+		}
+		if err := w.write(); err != nil {
+			t.Fatalf("%s: %v", w.name, err)
+		}
+	}
 }
