@@ -26,6 +26,7 @@ const bulkRecords = 1200
 // of every write, replayed in order from the state before it, each start
 // where the one before ended and end at what memory holds.
 func TestBulkWritesMatchMemoryAndLog(t *testing.T) {
+	t.Parallel() // a long test of its own: it overlaps the others of its kind on the second core
 	eachDatabase(t, func(t *testing.T, db database) {
 		ctx := context.Background()
 		fx := portalFixture(t)
@@ -201,6 +202,7 @@ func bulkAccessOf(t *testing.T, s *crmaccess.Service, refs []crmaccess.Ref) map[
 // leaves the database and memory as they were (a service opened afresh
 // agrees); the write then succeeds.
 func TestBulkFailuresLeaveNoTrace(t *testing.T) {
+	t.Parallel() // a long test of its own: it overlaps the others of its kind on the second core
 	if testportal.Databases()[len(testportal.Databases())-1] != testportal.PostgreSQL {
 		t.Skip("CRMACCESS_POSTGRES_DSN is not set")
 	}
