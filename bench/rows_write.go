@@ -109,16 +109,20 @@ type filterResult struct {
 	RawPrepared []float64 `json:"rawPrepared"` // raw INSERT, 1,000-row statement prepared once
 	Adapter     []float64 `json:"adapter"`     // gorm-adapter AddPolicies, adapterBatch a call
 	OneCall     string    `json:"oneCall"`     // gorm-adapter AddPolicies of every row at once
+	Copy        []float64 `json:"copy"`        // PostgreSQL: COPY of the rows
+	Import      float64   `json:"-"`           // PostgreSQL: the data set's import (the parent's)
 }
 
 // rawPreparedRows is the statement size of the prepared raw insert.
 const rawPreparedRows = 1000
 
 // filterCallChild runs row 4 in a fresh process over the contacts
-// database: N times, in turn, a raw INSERT of the rule rows the call writes
-// (both ways), the same rows through gorm-adapter, each removed again
-// untimed, then the call (private with the managers) and the call back to
-// shared. M is the number of matching contacts.
+// database (the SQLite file DB, or with a Prefix the PostgreSQL tables of
+// postgresDSNVar): N times, in turn, a raw INSERT of the rule rows the call
+// writes (both ways), on PostgreSQL COPY of them, the same rows through
+// gorm-adapter, each removed again untimed, then the call (private with the
+// managers) and the call back to shared. M is the number of matching
+// contacts.
 func filterCallChild(ctx context.Context, a childArgs) (any, error) {
 	fx := dataset.Contacts(a.M)
 	filter := dataset.Filter()
@@ -140,12 +144,18 @@ func filterCallChild(ctx context.Context, a childArgs) (any, error) {
 		return nil, fmt.Errorf("%d rule rows for %d matching contacts", len(rows), a.M)
 	}
 
-	db, err := openGorm(a.DB)
+	postgres := a.Prefix != ""
+	db, err := openSharedGorm(a)
 	if err != nil {
 		return nil, err
 	}
 	defer closeGorm(db)
-	st, err := storage.New(ctx, db, nil)
+	var opts *storage.Options
+	table := storage.DefaultRuleTable
+	if postgres {
+		opts, table = postgresOptions(a.Prefix), ruleTable(a.Prefix)
+	}
+	st, err := storage.New(ctx, db, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -161,10 +171,13 @@ func filterCallChild(ctx context.Context, a childArgs) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	table := storage.DefaultRuleTable
-	adapter, err := gormadapter.NewAdapterByDB(db)
+	adapter, err := gormadapter.NewAdapterByDBUseTableName(db, "", table)
 	if err != nil {
 		return nil, err
+	}
+	raw := rawInsert
+	if postgres {
+		raw = rawInsertPostgres
 	}
 	lines := adapterLines(rows)
 
@@ -178,19 +191,25 @@ func filterCallChild(ctx context.Context, a childArgs) (any, error) {
 		if err != nil {
 			return 0, err
 		}
-		return d.Seconds(), deleteRulesAbove(ctx, sqlDB, table, top)
+		return d.Seconds(), deleteRulesAboveOn(ctx, sqlDB, postgres, table, top)
 	}
 	r := filterResult{Rows: len(rows)}
 	for range a.N {
-		d, err := insertAndUndo(func() error { return rawInsert(ctx, sqlDB, table, rows, 0) })
+		d, err := insertAndUndo(func() error { return raw(ctx, sqlDB, table, rows, 0) })
 		if err != nil {
 			return nil, fmt.Errorf("raw insert: %w", err)
 		}
 		r.Raw = append(r.Raw, d)
-		if d, err = insertAndUndo(func() error { return rawInsert(ctx, sqlDB, table, rows, rawPreparedRows) }); err != nil {
+		if d, err = insertAndUndo(func() error { return raw(ctx, sqlDB, table, rows, rawPreparedRows) }); err != nil {
 			return nil, fmt.Errorf("prepared raw insert: %w", err)
 		}
 		r.RawPrepared = append(r.RawPrepared, d)
+		if postgres {
+			if d, err = insertAndUndo(func() error { return copyPostgres(ctx, sqlDB, table, rows) }); err != nil {
+				return nil, fmt.Errorf("COPY: %w", err)
+			}
+			r.Copy = append(r.Copy, d)
+		}
 		if d, err = insertAndUndo(func() error { return addPoliciesBatched(adapter, "g", lines, adapterBatch) }); err != nil {
 			return nil, fmt.Errorf("gorm-adapter AddPolicies: %w", err)
 		}
@@ -250,6 +269,34 @@ func (h *harness) filterCall() error {
 		crm: val(median(r.Back)), base: text("—")})
 	h.note("row 4: in a fresh process, medians of %d runs; the call reads the matching contacts and their tags, checks each, and commits in one transaction the share types, the rule lines (%s removed, %s added) and %s change records, then updates memory; each raw or adapter insert is undone, untimed, before the next",
 		h.cfg.filterReps, group(float64(h.cfg.contacts)), group(float64(r.Rows)), group(float64(h.cfg.contacts)))
+
+	// Side by side with PostgreSQL, in the table of rows 9 to 15.
+	pg, err := h.filterCallPostgres()
+	if err != nil {
+		return fmt.Errorf("row 4 on PostgreSQL: %w", err)
+	}
+	rs := [2]*filterResult{&r, pg}
+	h.addSide(sideResult{row: "4", what: fmt.Sprintf("filter call: %s matching contacts × 3 managers (%s rule lines), commit included",
+		count(h.cfg.contacts), count(r.Rows)), unit: unitSeconds,
+		on: sideFigures(rs, func(r *filterResult) figure { return val(median(r.Call)) })})
+	h.addSide(sideResult{row: "4", what: fmt.Sprintf("… the best raw INSERT of the same rows: %s-row statements prepared once, one transaction", group(rawPreparedRows)),
+		unit: unitSeconds, on: sideFigures(rs, func(r *filterResult) figure { return val(median(r.RawPrepared)) })})
+	h.addSide(sideResult{row: "4", what: "… the filter call ÷ that raw INSERT", unit: unitTimes,
+		on:     sideFigures(rs, func(r *filterResult) figure { return val(median(r.Call) / median(r.RawPrepared)) }),
+		target: sameTarget("≤ 2"), met: sideMet(rs, func(_ int, r *filterResult) bool { return median(r.Call) <= 2*median(r.RawPrepared) })})
+	h.addSide(sideResult{row: "4", what: "… the floor: COPY of the same rows (pgx CopyFrom, binary), one transaction / the filter call ÷ COPY", unit: unitSeconds,
+		on: sideFigures(rs, func(r *filterResult) figure {
+			if len(r.Copy) == 0 {
+				return text("—")
+			}
+			return text(fmt.Sprintf("%s / %.2f×", unitSeconds.format(median(r.Copy)), median(r.Call)/median(r.Copy)))
+		})})
+	h.addSide(sideResult{row: "4", what: "… the filter call back to shared (removes those lines)", unit: unitSeconds,
+		on: sideFigures(rs, func(r *filterResult) figure { return val(median(r.Back)) })})
+	if pg != nil {
+		h.note("row 4, PostgreSQL: the contacts data set imported by Service.Import into the database of %s (tables of a prefix of this run, dropped at the end) in %s and ANALYZEd; the same child as on SQLite, medians of %d runs; raw INSERTs with $n placeholders (as large as 65,535 parameters allow, and %s-row statements prepared once), and COPY, each undone untimed before the next; load average %s",
+			postgresDSNVar, unitSeconds.format(pg.Import), len(pg.Call), group(rawPreparedRows), loadAverage())
+	}
 	return nil
 }
 

@@ -211,6 +211,12 @@ func updateGrouped[V comparable](ctx context.Context, s *Store, tx *wtx, table, 
 		fixed: 1, rowVars: 1}
 	for _, v := range order {
 		ids := groups[v]
+		if s.bulkArrays(tx, m, len(ids)) {
+			if err := updateArrays(ctx, s, tx, table, column, kind, v, ids); err != nil {
+				return err
+			}
+			continue
+		}
 		err := s.execChunks(ctx, tx, m, []any{v}, len(ids), func(args []any, i int) []any {
 			return append(args, ids[i])
 		}, func(start, end int, count int64) error {
@@ -260,13 +266,18 @@ func (s *Store) removeRules(ctx context.Context, tx *wtx, b *crmaccess.Batch) er
 	m := multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE (ptype, v0, v1, v2, v3, v4, v5) IN (VALUES `,
 		row: "(?, ?, ?, '', '', '', '')", tail: ")", rowVars: 3}
 	var removed int64
-	err := s.execChunks(ctx, tx, m, nil, len(b.RemoveRules), func(args []any, i int) []any {
-		r := &b.RemoveRules[i]
-		return append(args, r.Type, r.From, r.To)
-	}, func(_, _ int, count int64) error {
-		removed += count
-		return nil
-	})
+	var err error
+	if s.bulkArrays(tx, m, len(b.RemoveRules)) {
+		removed, err = s.removeRulesArrays(ctx, tx, b.RemoveRules)
+	} else {
+		err = s.execChunks(ctx, tx, m, nil, len(b.RemoveRules), func(args []any, i int) []any {
+			r := &b.RemoveRules[i]
+			return append(args, r.Type, r.From, r.To)
+		}, func(_, _ int, count int64) error {
+			removed += count
+			return nil
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -280,6 +291,9 @@ func (s *Store) removeRules(ctx context.Context, tx *wtx, b *crmaccess.Batch) er
 func (s *Store) addRules(ctx context.Context, tx *wtx, b *crmaccess.Batch) error {
 	m := multiRow{head: `INSERT INTO ` + s.t.rules + ` (ptype, v0, v1, v2, v3, v4, v5) VALUES `,
 		row: "(?, ?, ?, '', '', '', '')", rowVars: 3}
+	if conn := s.copyConn(tx, m, len(b.AddRules)); conn != nil {
+		return s.copyRules(ctx, conn, b.AddRules)
+	}
 	return s.execChunks(ctx, tx, m, nil, len(b.AddRules), func(args []any, i int) []any {
 		r := &b.AddRules[i]
 		return append(args, r.Type, r.From, r.To)
@@ -315,7 +329,14 @@ func (s *Store) appendLog(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos 
 		pos, sec, nsec, string(b.Kind), len(b.Changes)); err != nil {
 		return err
 	}
-	return s.execChunks(ctx, tx, changeRows(s), nil, len(b.Changes), func(args []any, i int) []any {
+	m := changeRows(s)
+	if conn := s.copyConn(tx, m, len(b.Changes)); conn != nil {
+		return s.copyChanges(ctx, conn, b.Changes, pos)
+	}
+	if !s.d.postgres() && len(b.Changes) > 1 {
+		return s.insertChangesShared(ctx, tx, b.Changes, pos)
+	}
+	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
 		return changeArgs(args, &b.Changes[i], pos)
 	}, nil)
 }

@@ -110,6 +110,9 @@ type wtx struct {
 	cache *stmtCache // nil: no cache
 	// stmts are this transaction's handles of cached statements.
 	stmts map[string]*sql.Stmt
+	// jitOff is set once the transaction turned JIT off for its bulk
+	// statements (bulk.go).
+	jitOff bool
 }
 
 // txQueries is what *sql.Tx and *sql.Conn share.
