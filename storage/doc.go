@@ -31,9 +31,9 @@
 // On PostgreSQL a write begins with one call (schema v7's function
 // <prefix>lock_head) that takes the writer lock and reads the head of the
 // log; over pgx's database/sql driver it is sent in one message with the
-// BEGIN of the write's transaction (see pgwrite.go). Over pgx, a small
-// write goes as one prepared statement of arrays, the same text for every
-// size (pgarrays.go), and a part of a large write longer than one
+// BEGIN of the write's transaction (see pgwrite.go). Over pgx, a group of
+// small writes goes as one prepared statement of arrays, the same text
+// for every size (pgarrays.go), and a part of a large write longer than one
 // statement goes as COPY (rules added, change records) or as one
 // statement over arrays (rules removed, privacy and share updates: see
 // bulk.go). On SQLite, the change records of a filter call bind the

@@ -166,8 +166,8 @@ func createdIDsOf(b *crmaccess.Batch) []int64 {
 // writeOneStatement writes the batches (fitOneStatement) as the entries
 // from pos on, with the notification of the last, in one statement.
 func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, bs []*crmaccess.Batch, pos int64) error {
-	if s.pgx {
-		return s.writeArrays(ctx, tx, bs, pos)
+	if s.pgx && len(bs) > 1 {
+		return s.writeArrays(ctx, tx, bs, pos) // a group: pgarrays.go
 	}
 	var o oneStatement
 	var checks []func(count int64) error
