@@ -7,19 +7,22 @@ import (
 	"sync"
 )
 
-// directory keeps the users and stages an instance has read, for the
-// answers that name them (an HTTP answer about an opportunity names its
-// creator, responsible user, list and stage). Users and stages change only
-// by writes of records (EntryRecord, EntryImport, ...), never by writes of
-// access, which are most writes: memory drops the directory whenever it
+// directory keeps the users, stages and contacts an instance has read,
+// for the answers that name them (an HTTP answer about an opportunity
+// names its creator, responsible user, list, stage and main contact).
+// Users and stages change only by writes of records (EntryRecord,
+// EntryImport, ...), never by writes of access, which are most writes; a
+// write of access changes a contact's share type, which the directory does
+// not answer for (memory does: see Contacts): memory drops the directory whenever it
 // applies an entry that is not of access, or reloads. So the directory
 // answers as of memory's position, as checks do, and a read with a token
 // sees the state of the token or later.
 type directory struct {
 	mu     sync.Mutex
 	gen    uint64 // counts the drops: a read from the store keeps its rows only if none happened meanwhile
-	users  map[string]User
-	stages map[int64]Stage
+	users    map[string]User
+	stages   map[int64]Stage
+	contacts map[int64]Contact // rows as stored: memory answers for their access
 }
 
 // drop empties the directory.
@@ -28,6 +31,7 @@ func (d *directory) drop() {
 	d.gen++
 	clear(d.users)
 	clear(d.stages)
+	clear(d.contacts)
 	d.mu.Unlock()
 }
 

@@ -2,16 +2,18 @@ package crmaccess_test
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/crmaccess/crmaccess"
 )
 
-// The users and stages an instance answers with follow every instance's
-// writes: an instance that read a user and a stage sees another
-// instance's change of them once it has applied it (at once with the
-// change's token), and a write of access in between does not hide it.
+// The users, stages and contacts an instance answers with follow every
+// instance's writes: an instance that read a user, a stage and a contact
+// sees another instance's change of them once it has applied it (at once
+// with the change's token), and writes of access after them do not hide
+// it; a contact's access is always memory's.
 func TestUsersAndStagesFollowOtherInstances(t *testing.T) {
 	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
 		ctx := t.Context()
@@ -28,6 +30,9 @@ func TestUsersAndStagesFollowOtherInstances(t *testing.T) {
 		if err != nil || len(stages) != 1 {
 			t.Fatalf("Stages: %+v, %v", stages, err)
 		}
+		if cs, err := reader.Contacts(ctx, admin, []int64{2}); err != nil || len(cs) != 1 || cs[0].FirstName == "Edited" {
+			t.Fatalf("Contacts: %+v, %v", cs, err)
+		}
 
 		renamed := users[1]
 		renamed.DisplayName = "Dave Renamed"
@@ -41,10 +46,22 @@ func TestUsersAndStagesFollowOtherInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A write of access after them: it must not keep what they changed
-		// hidden.
+		if _, err := first.UpdateContact(ctx, admin, crmaccess.Contact{ID: 2, FirstName: "Edited", Tags: []string{"q"}}); err != nil {
+			t.Fatal(err)
+		}
+		// Writes of access after them: they must not keep what those
+		// changed hidden, and a contact's new access shows at once.
 		if _, err := first.SetOpportunityAccess(ctx, alice, 1, true, []string{bob}); err != nil {
 			t.Fatal(err)
+		}
+		shared, err := first.SetContactAccess(ctx, admin, 2, true, []string{bob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := reader.Contacts(crmaccess.WithToken(ctx, shared.Token), admin, []int64{2})
+		if err != nil || len(cs) != 1 || cs[0].FirstName != "Edited" || !slices.Equal(cs[0].Tags, []string{"q"}) ||
+			cs[0].ShareType != crmaccess.ShareNone || !slices.Contains(cs[0].ManagerList, bob) {
+			t.Fatalf("Contacts with the last write's token: %+v, %v", cs, err)
 		}
 		users, err = reader.Users(crmaccess.WithToken(ctx, tok), []string{dave})
 		if err != nil || len(users) != 1 || users[0].DisplayName != "Dave Renamed" {
@@ -72,8 +89,8 @@ func TestUsersAndStagesFollowOtherInstances(t *testing.T) {
 	})
 }
 
-// An instance that follows the log reads a user or a stage from the
-// database once; again, it answers from memory.
+// An instance that follows the log reads a user, a stage or a contact from
+// the database once; again, it answers from memory.
 func TestUsersAndStagesAreReadOnce(t *testing.T) {
 	ctx := t.Context()
 	p := openFaultPortal(t, filepath.Join(t.TempDir(), "dir.db"), nil)
@@ -89,6 +106,9 @@ func TestUsersAndStagesAreReadOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := svc.Stages(ctx, []int64{30, 31}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Contacts(ctx, admin, []int64{1, 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
