@@ -18,8 +18,8 @@ import (
 // answers as of memory's position, as checks do, and a read with a token
 // sees the state of the token or later.
 type directory struct {
-	mu     sync.Mutex
-	gen    uint64 // counts the drops: a read from the store keeps its rows only if none happened meanwhile
+	mu       sync.Mutex
+	gen      uint64 // counts the drops: a read from the store keeps its rows only if none happened meanwhile
 	users    map[string]User
 	stages   map[int64]Stage
 	contacts map[int64]Contact // rows as stored: memory answers for their access
