@@ -163,27 +163,9 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 		}
 		// As in update: memory may be behind a commit whose outcome is
 		// unknown, or the stored rules are not those memory holds.
-		s.stale.Store(true)
-		code := ErrorCode(err)
-		retry := code == EUNAVAILABLE
-		if code == ECONFLICT && wrote && !reloaded {
-			if err := s.reload(ctx); err != nil {
-				return "", err
-			}
-			reloaded, retry = true, true
+		if err := s.afterFailedTry(ctx, err, wrote, &reloaded, attempt, &backoff); err != nil {
+			return "", err
 		}
-		if !retry || attempt == maxWriteAttempts || ctx.Err() != nil {
-			if refusal(err) || code == EUNAVAILABLE {
-				return "", err
-			}
-			return "", Internal(err)
-		}
-		select {
-		case <-ctx.Done():
-			return "", Internal(ctx.Err())
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 100*time.Millisecond)
 	}
 }
 

@@ -240,33 +240,43 @@ func (s *Service) updateLocked(ctx context.Context, actor string, build func(ctx
 			// nothing was written and memory is as fresh as it was.
 			return "", err
 		}
-		// The commit may have happened, or memory may have been caught up
-		// only partly: catch up before the next decision.
-		s.stale.Store(true)
-		code := ErrorCode(err)
-		retry := code == EUNAVAILABLE
-		if code == ECONFLICT && written != nil && !written.RequireEmpty && !reloaded {
-			// The rules memory derived the diff from are not the stored
-			// ones: something wrote them without the log. Reload the whole
-			// state once and decide again.
-			if err := s.reload(ctx); err != nil {
-				return "", err
-			}
-			reloaded, retry = true, true
+		if err := s.afterFailedTry(ctx, err, written != nil && !written.RequireEmpty, &reloaded, attempt, &backoff); err != nil {
+			return "", err
 		}
-		if !retry || attempt == maxWriteAttempts || ctx.Err() != nil {
-			if refusal(err) || code == EUNAVAILABLE {
-				return "", err
-			}
-			return "", Internal(err)
-		}
-		select {
-		case <-ctx.Done():
-			return "", Internal(ctx.Err())
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 100*time.Millisecond)
 	}
+}
+
+// afterFailedTry is what a write does after a try that failed (not one it
+// refused): the commit may have happened, or memory may have been caught
+// up only partly, so memory catches up before the next decision. A
+// conflict of a try that wrote rules (wroteRules) means the rules memory
+// derived the diff from are not the stored ones (something wrote them
+// without the log): memory reloads the whole state once and the write
+// decides again. It returns the error to give up with, or nil after the
+// backoff to try again.
+func (s *Service) afterFailedTry(ctx context.Context, err error, wroteRules bool, reloaded *bool, attempt int, backoff *time.Duration) error {
+	s.stale.Store(true)
+	code := ErrorCode(err)
+	retry := code == EUNAVAILABLE
+	if code == ECONFLICT && wroteRules && !*reloaded {
+		if err := s.reload(ctx); err != nil {
+			return err
+		}
+		*reloaded, retry = true, true
+	}
+	if !retry || attempt == maxWriteAttempts || ctx.Err() != nil {
+		if refusal(err) || code == EUNAVAILABLE {
+			return err
+		}
+		return Internal(err)
+	}
+	select {
+	case <-ctx.Done():
+		return Internal(ctx.Err())
+	case <-time.After(*backoff):
+	}
+	*backoff = min(2**backoff, 100*time.Millisecond)
+	return nil
 }
 
 // refusal reports whether err is a write's decision not to happen, as
