@@ -3,6 +3,7 @@ package crmaccess
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 )
 
@@ -80,6 +81,13 @@ func (s *Service) updateGrouped(ctx context.Context, actor string, refs []Ref, b
 		}
 	}
 }
+
+// yieldsBeforeAlone is how often a holder of writeMu lets other
+// goroutines run before it commits one write alone while writers are busy
+// (row 7 of the harness, 16 HTTP clients on SQLite: 4,835/s without,
+// 5,382/s with, one run after the other; in process 138 against 120 µs a
+// request, medians of 3 alternated runs).
+const yieldsBeforeAlone = 3
 
 // maxLeadRounds is how many groups a holder of writeMu commits before it
 // hands the rest of the queue on to a waiting writer: its own caller
@@ -170,7 +178,16 @@ func (s *Service) finish(w *groupedWrite, tok Token, err error) {
 // as update does when it is one write, else in one transaction of g,
 // under the context of its first write.
 func (s *Service) commitGroup(g GroupUpdater) {
+	if s.queued() == 1 && s.lastGroup.Load() > 1 {
+		// One write waits, and the last group held several: writers are
+		// busy, and others are likely a moment from their write. Let them
+		// run first and come along, rather than commit this one alone.
+		for range yieldsBeforeAlone {
+			runtime.Gosched()
+		}
+	}
 	group := s.takeGroup()
+	s.lastGroup.Store(int64(len(group)))
 	switch len(group) {
 	case 0:
 		return

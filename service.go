@@ -63,6 +63,8 @@ type instance struct {
 	// groupedWrites counts the writes committed in groups of more than
 	// one, for tests.
 	groupedWrites atomic.Int64
+	// lastGroup is how many writes the last group took.
+	lastGroup atomic.Int64
 
 	// writeMu lets one write of this instance at a time wait for the
 	// store's writer lock.
