@@ -64,10 +64,6 @@ func (h *harness) filterCallPostgres() (*filterResult, error) {
 // as it runs, or with prepared > 0 statements of that many rows prepared
 // once and reused, in one transaction.
 func rawInsertPostgres(ctx context.Context, db *sql.DB, table string, rows []ruleRow, prepared int) error {
-	per := 65535 / 3
-	if prepared > 0 {
-		per = prepared
-	}
 	statement := func(n int) string {
 		var b strings.Builder
 		b.WriteString("INSERT INTO " + table + " (ptype, v0, v1, v2, v3, v4, v5) VALUES ")
@@ -79,35 +75,7 @@ func rawInsertPostgres(ctx context.Context, db *sql.DB, table string, rows []rul
 		}
 		return b.String()
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	var full *sql.Stmt
-	if prepared > 0 {
-		if full, err = tx.PrepareContext(ctx, statement(per)); err != nil {
-			return err
-		}
-		defer full.Close()
-	}
-	args := make([]any, 0, 3*per)
-	for start := 0; start < len(rows); start += per {
-		end := min(start+per, len(rows))
-		args = args[:0]
-		for _, r := range rows[start:end] {
-			args = append(args, r.ptype, r.v0, r.v1)
-		}
-		if full != nil && end-start == per {
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, statement(end-start), args...)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return insertRules(ctx, db, rows, 65535/3, prepared, statement)
 }
 
 // copyPostgres writes rows by COPY (pgx's CopyFrom, binary format) in one

@@ -73,13 +73,19 @@ type ruleRow struct{ ptype, v0, v1 string }
 // rows instead, prepared once and reused: SQLite then compiles the
 // statement once, not once per batch.
 func rawInsert(ctx context.Context, db *sql.DB, table string, rows []ruleRow, prepared int) error {
-	per := 32766 / 3
-	if prepared > 0 {
-		per = prepared
-	}
 	statement := func(n int) string {
 		return "INSERT INTO " + table + " (ptype, v0, v1, v2, v3, v4, v5) VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, '', '', '', ''), ", n), ", ")
+	}
+	return insertRules(ctx, db, rows, 32766/3, prepared, statement)
+}
+
+// insertRules writes rows in one transaction by statement(n) of n rows:
+// per rows a statement, each sent as it runs, or with prepared > 0
+// statements of that many rows prepared once and reused.
+func insertRules(ctx context.Context, db *sql.DB, rows []ruleRow, per, prepared int, statement func(n int) string) error {
+	if prepared > 0 {
+		per = prepared
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

@@ -79,11 +79,11 @@ func (s *Store) arrayWriteSQL() string {
 // arrayWrite is the arguments of the statement: a column of values each.
 type arrayWrite struct {
 	// Opportunities created.
-	oID                                          []int64
-	oTitle, oDescription, oCreateBy, oResponsble []string
-	oContact, oStage, oProbability               []int64
-	oCloseSec, oCloseNsec, oSec, oNsec           []int64
-	oPrivate                                     []bool
+	oID                                           []int64
+	oTitle, oDescription, oCreateBy, oResponsible []string
+	oContact, oStage, oProbability                []int64
+	oCloseSec, oCloseNsec, oSec, oNsec            []int64
+	oPrivate                                      []bool
 	// Members and tags.
 	mOpportunity, mContact []int64
 	tOpportunity, tPos     []int64
@@ -131,7 +131,7 @@ func (w *arrayWrite) add(b *crmaccess.Batch, pos int64) {
 		w.oTitle = append(w.oTitle, o.Title)
 		w.oDescription = append(w.oDescription, o.Description)
 		w.oCreateBy = append(w.oCreateBy, o.CreateBy)
-		w.oResponsble = append(w.oResponsble, o.Responsible)
+		w.oResponsible = append(w.oResponsible, o.Responsible)
 		w.oContact = append(w.oContact, o.ContactID)
 		w.oStage = append(w.oStage, o.StageID)
 		w.oProbability = append(w.oProbability, int64(o.SuccessProbability))
@@ -160,10 +160,9 @@ func (w *arrayWrite) add(b *crmaccess.Batch, pos int64) {
 		w.pID, w.pPrivate = append(w.pID, id), append(w.pPrivate, privacy[id])
 	}
 	w.privacy = append(w.privacy, ids...)
-	for _, id := range distinctArgs(b.DeleteOpportunities) {
-		w.deleted = append(w.deleted, id.(int64))
-	}
-	w.delta += int64(len(b.Opportunities) - len(distinctArgs(b.DeleteOpportunities)))
+	deleted := distinct(b.DeleteOpportunities)
+	w.deleted = append(w.deleted, deleted...)
+	w.delta += int64(len(b.Opportunities) - len(deleted))
 	for _, r := range b.RemoveRules {
 		w.rmType, w.rmFrom, w.rmTo = append(w.rmType, r.Type), append(w.rmFrom, r.From), append(w.rmTo, r.To)
 	}
@@ -210,7 +209,7 @@ func (s *Store) writeArrays(ctx context.Context, tx *wtx, bs []*crmaccess.Batch,
 	}
 	last := pos + int64(len(bs)) - 1
 	args := []any{
-		nonNil(w.oID), nonNil(w.oTitle), nonNil(w.oDescription), nonNil(w.oCreateBy), nonNil(w.oResponsble),
+		nonNil(w.oID), nonNil(w.oTitle), nonNil(w.oDescription), nonNil(w.oCreateBy), nonNil(w.oResponsible),
 		nonNil(w.oContact), nonNil(w.oStage), nonNil(w.oProbability), nonNil(w.oCloseSec), nonNil(w.oCloseNsec),
 		nonNil(w.oSec), nonNil(w.oNsec), nonNil(w.oPrivate),
 		nonNil(w.mOpportunity), nonNil(w.mContact),

@@ -14,10 +14,7 @@ import (
 
 // opportunitiesPgx is reader.Opportunities over pgx.
 func (r reader) opportunitiesPgx(ctx context.Context, ids []int64) ([]crmaccess.Opportunity, error) {
-	distinct := make([]int64, 0, len(ids))
-	for _, id := range distinctArgs(ids) {
-		distinct = append(distinct, id.(int64))
-	}
+	distinct := distinct(ids)
 	t := r.s.t
 	rows, err := r.q.QueryContext(ctx, `SELECT `+opportunityColumns+`,
 		ARRAY(SELECT m.contact_id FROM `+t.members+` m WHERE m.opportunity_id = o.id ORDER BY m.contact_id),
@@ -56,10 +53,7 @@ func (r reader) opportunitiesPgx(ctx context.Context, ids []int64) ([]crmaccess.
 // contactsPgx is reader.Contacts over pgx: contacts with their tags in one
 // statement.
 func (r reader) contactsPgx(ctx context.Context, ids []int64) ([]crmaccess.Contact, error) {
-	distinct := make([]int64, 0, len(ids))
-	for _, id := range distinctArgs(ids) {
-		distinct = append(distinct, id.(int64))
-	}
+	distinct := distinct(ids)
 	rows, err := r.q.QueryContext(ctx, `SELECT `+contactColumns+`,
 		ARRAY(SELECT g.tag FROM `+r.s.t.tags+` g WHERE g.contact_id = c.id ORDER BY g.pos)
 		FROM `+r.s.t.contacts+` c WHERE c.id = ANY($1::bigint[]) ORDER BY c.id`, distinct)

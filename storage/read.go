@@ -626,8 +626,18 @@ func decodeList(s string) ([]string, error) {
 
 // distinctArgs returns the distinct ids as query arguments.
 func distinctArgs[T int64 | string](ids []T) []any {
+	d := distinct(ids)
+	out := make([]any, len(d))
+	for i, id := range d {
+		out[i] = id
+	}
+	return out
+}
+
+// distinct is ids each once, in the order of their first place.
+func distinct[T comparable](ids []T) []T {
 	seen := make(map[T]bool, len(ids))
-	out := make([]any, 0, len(ids))
+	out := make([]T, 0, len(ids))
 	for _, id := range ids {
 		if !seen[id] {
 			seen[id] = true
