@@ -89,8 +89,8 @@ func TestUsersAndStagesFollowOtherInstances(t *testing.T) {
 	})
 }
 
-// An instance that follows the log reads a user, a stage or a contact from
-// the database once; again, it answers from memory.
+// An instance that follows the log reads a user, a stage, a contact or an
+// opportunity from the database once; again, it answers from memory.
 func TestUsersAndStagesAreReadOnce(t *testing.T) {
 	ctx := t.Context()
 	p := openFaultPortal(t, filepath.Join(t.TempDir(), "dir.db"), nil)
@@ -111,8 +111,73 @@ func TestUsersAndStagesAreReadOnce(t *testing.T) {
 		if _, err := svc.Contacts(ctx, admin, []int64{1, 2}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := svc.Opportunity(ctx, alice, 1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if r := p.in.Stop(); r.Calls != 0 {
 		t.Fatalf("the second read made %d database calls: %v", r.Calls, r.Log)
 	}
+}
+
+// An opportunity an instance has read is answered again as the latest
+// write left it: after another instance renames it, a write on the first
+// instance (which decides under the writer lock, on the committed head)
+// answers with the new title, and a read with the rename's token too; its
+// access is always memory's.
+func TestOpportunityRowsFollowOtherInstances(t *testing.T) {
+	eachSharedDatabase(t, func(t *testing.T, db sharedDB) {
+		ctx := t.Context()
+		first := instance(t, db, 0)
+		if _, err := first.Import(ctx, portalFixture(t)); err != nil {
+			t.Fatal(err)
+		}
+		// The reader learns of others' writes by writing, by a token, or
+		// at its next poll, an hour away.
+		reader := instance(t, db, time.Hour)
+		read, err := reader.Opportunity(ctx, alice, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read.Title == "Renamed deal" {
+			t.Fatal("the fixture's opportunity 1 is already renamed")
+		}
+		renamed := read.Opportunity
+		renamed.Title, renamed.Tags = "Renamed deal", []string{"renamed"}
+		if _, err := first.UpdateOpportunity(ctx, alice, renamed); err != nil {
+			t.Fatal(err)
+		}
+		res, err := reader.SetOpportunityAccess(ctx, alice, 1, true, []string{bob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Title != "Renamed deal" || !slices.Equal(res.Tags, []string{"renamed"}) || !res.IsPrivate {
+			t.Fatalf("a write after another instance's rename answers %+v", res.Opportunity)
+		}
+		// Reads of the reader: once from the store, then from what it
+		// keeps; the access comes from memory either way.
+		for range 2 {
+			got, err := reader.Opportunity(ctx, alice, 1)
+			if err != nil || got.Title != "Renamed deal" || !got.IsPrivate || !slices.Contains(got.AccessList, bob) {
+				t.Fatalf("Opportunity after the reader's own write: %+v, %v", got, err)
+			}
+		}
+		again, err := first.UpdateOpportunity(ctx, alice, func() crmaccess.Opportunity { o := renamed; o.Title = "Twice renamed"; return o }())
+		if err != nil {
+			t.Fatal(err)
+		}
+		public, err := first.SetOpportunityAccess(ctx, alice, 1, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range []crmaccess.Token{again.Token, public.Token} {
+			got, err := reader.Opportunity(crmaccess.WithToken(ctx, tok), alice, 1)
+			if err != nil || got.Title != "Twice renamed" {
+				t.Fatalf("Opportunity with token %s: %+v, %v", tok, got, err)
+			}
+			if tok == public.Token && (got.IsPrivate || len(got.AccessList) != 0) {
+				t.Fatalf("Opportunity with the last write's token is still private: %+v", got)
+			}
+		}
+	})
 }

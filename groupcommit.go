@@ -335,7 +335,7 @@ func (s *Service) prefetch(ctx context.Context, tx Reader, group []*groupedWrite
 	if len(ids) < 2 {
 		return tx, nil
 	}
-	found, err := tx.Opportunities(ctx, ids)
+	found, err := s.readerFor(tx).Opportunities(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

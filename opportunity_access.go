@@ -86,7 +86,7 @@ func (s *Service) Opportunity(ctx context.Context, actorID string, id int64) (*O
 		return nil, err
 	}
 	tok := s.Token()
-	o, err := s.readableOpportunity(ctx, s.store, u, id)
+	o, err := s.readableOpportunity(ctx, s.readerFor(s.store), u, id)
 	if err != nil {
 		return nil, err
 	}

@@ -311,7 +311,8 @@ func (s *Service) decideOnMemory(ctx context.Context, tx Reader, actor string,
 			return nil, err, err
 		}
 	}
-	if b, err = build(ctx, tx); err != nil || b == nil {
+	// Memory holds the committed head: the directory answers for it.
+	if b, err = build(ctx, s.readerFor(tx)); err != nil || b == nil {
 		return nil, err, err
 	}
 	b.RemoveRules, b.AddRules = ruleDiff(s.auth, b.Changes)
