@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // envelope is ONLYOFFICE's answer around a response or an error:
@@ -47,6 +48,11 @@ const (
 
 // writeEnvelope writes e with status in the format r asks for. A list is
 // written item by item, so a long answer never exists whole in memory.
+// answerBuffers holds the buffers answers are written through: 32 KiB
+// each, which allocating and clearing for every answer cost more than
+// writing a short one.
+var answerBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+
 func (h *handler) writeEnvelope(w http.ResponseWriter, r *http.Request, status int, e *envelope) {
 	asXML := wantsXML(r)
 	if asXML {
@@ -57,7 +63,12 @@ func (h *handler) writeEnvelope(w http.ResponseWriter, r *http.Request, status i
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Add("Vary", "Accept") // without a suffix, Accept picks the format
 	w.WriteHeader(status)
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := answerBuffers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() {
+		bw.Reset(nil) // keeps no ResponseWriter alive
+		answerBuffers.Put(bw)
+	}()
 	var err error
 	if asXML {
 		err = writeXMLEnvelope(bw, e)
@@ -111,7 +122,9 @@ func writeJSONEnvelope(w *bufio.Writer, e *envelope) error {
 	}
 	err := e.header(func(name, value string) error {
 		sep()
-		_, err := fmt.Fprintf(w, "%q:%s", name, value)
+		w.WriteString(strconv.Quote(name))
+		w.WriteByte(':')
+		_, err := w.WriteString(value)
 		return err
 	})
 	if err != nil {

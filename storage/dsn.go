@@ -9,7 +9,7 @@ import "net/url"
 // transaction never fails upgrading from read to write; foreign keys are
 // enforced; synchronous NORMAL is durable in WAL mode except for the last
 // commits before a power loss.
-const sqliteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
+const sqliteParams = "_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-65536"
 
 // SQLiteDSN is the go-sqlite3 connection string Open uses for the database
 // file at path: a "file:" URI with the path escaped and the parameters
