@@ -329,15 +329,22 @@ func (s *Store) appendLog(ctx context.Context, tx *wtx, b *crmaccess.Batch, pos 
 		pos, sec, nsec, string(b.Kind), len(b.Changes)); err != nil {
 		return err
 	}
+	return s.insertChanges(ctx, tx, b.Changes, pos)
+}
+
+// insertChanges writes change records tied to the log entry at pos: by
+// COPY when they are more than a statement takes on PostgreSQL (bulk.go),
+// with their shared columns bound once on SQLite, else in chunks.
+func (s *Store) insertChanges(ctx context.Context, tx *wtx, changes []crmaccess.Change, pos int64) error {
 	m := changeRows(s)
-	if conn := s.copyConn(tx, m, len(b.Changes)); conn != nil {
-		return s.copyChanges(ctx, conn, b.Changes, pos)
+	if conn := s.copyConn(tx, m, len(changes)); conn != nil {
+		return s.copyChanges(ctx, conn, changes, pos)
 	}
-	if !s.d.postgres() && len(b.Changes) > 1 {
-		return s.insertChangesShared(ctx, tx, b.Changes, pos)
+	if !s.d.postgres() && len(changes) > 1 {
+		return s.insertChangesShared(ctx, tx, changes, pos)
 	}
-	return s.execChunks(ctx, tx, m, nil, len(b.Changes), func(args []any, i int) []any {
-		return changeArgs(args, &b.Changes[i], pos)
+	return s.execChunks(ctx, tx, m, nil, len(changes), func(args []any, i int) []any {
+		return changeArgs(args, &changes[i], pos)
 	}, nil)
 }
 

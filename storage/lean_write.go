@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/crmaccess/crmaccess"
 )
 
@@ -25,6 +27,9 @@ var _ crmaccess.PartStore = (*Store)(nil)
 func (s *Store) UpdateInParts(ctx context.Context, build func(ctx context.Context, tx crmaccess.Reader, head int64, write func(*crmaccess.Batch) error) error) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, crmaccess.Internal(err)
+	}
+	if s.pgx {
+		return s.updateInPartsOnConn(ctx, build)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -47,6 +52,46 @@ func (s *Store) UpdateInParts(ctx context.Context, build func(ctx context.Contex
 	}
 	if s.ckpt != nil {
 		s.ckpt.written()
+	}
+	return pos, nil
+}
+
+// updateInPartsOnConn is UpdateInParts on PostgreSQL over pgx: the
+// transaction begun by hand on a connection of its own, as Update's
+// (pgwrite.go), so that a part longer than one statement goes the bulk way
+// (bulk.go: COPY for the rows added, arrays for the rules removed); in a
+// *sql.Tx each part went as chunks of multi-row statements, and the rules
+// removed as chunks of row values, which PostgreSQL answered by scanning
+// the rule table once a chunk.
+func (s *Store) updateInPartsOnConn(ctx context.Context, build func(ctx context.Context, tx crmaccess.Reader, head int64, write func(*crmaccess.Batch) error) error) (int64, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, s.translate(ctx, err)
+	}
+	defer conn.Close()
+	err = withPgConn(conn, func(pc *pgconn.PgConn) error {
+		if _, err := pc.Exec(ctx, "begin").ReadAll(); err != nil {
+			return err
+		}
+		if pc.TxStatus() != 'T' {
+			return errors.New("storage: BEGIN left no transaction open")
+		}
+		return nil
+	})
+	if err != nil {
+		s.endOnConn(ctx, conn, "rollback")
+		return 0, s.translate(ctx, err)
+	}
+	pos, wrote, err := s.writeParts(ctx, &wtx{q: conn}, build)
+	if err != nil || !wrote {
+		s.endOnConn(ctx, conn, "rollback")
+		if err != nil {
+			return 0, s.translate(ctx, err)
+		}
+		return pos, nil
+	}
+	if err := s.endOnConn(ctx, conn, "commit"); err != nil {
+		return 0, commitFailed(ctx, err)
 	}
 	return pos, nil
 }
@@ -88,9 +133,7 @@ func (s *Store) writeParts(ctx context.Context, tx *wtx, build func(context.Cont
 			}
 		}
 		changes += len(p.Changes)
-		return s.execChunks(ctx, tx, changeRows(s), nil, len(p.Changes), func(args []any, i int) []any {
-			return changeArgs(args, &p.Changes[i], pos)
-		}, nil)
+		return s.insertChanges(ctx, tx, p.Changes, pos)
 	}
 	if err := build(ctx, reader{s, tx}, head, write); err != nil {
 		return 0, false, err
