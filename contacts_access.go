@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -24,7 +25,7 @@ func (s *Service) SetContactsAccess(ctx context.Context, actorID string, filter 
 	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsMatching(&filter))
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, 0, contactsMatching(&filter))
 }
 
 // SetContactsAccessByID is SetContactsAccess over the contacts of ids:
@@ -39,7 +40,7 @@ func (s *Service) SetContactsAccessByID(ctx context.Context, actorID string, ids
 	if err := positiveIDs("contact", ids); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, false, 0, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
 		return tx.Contacts(ctx, ids)
 	}))
 }
@@ -54,7 +55,7 @@ func (s *Service) SetContactAccess(ctx context.Context, actorID string, id int64
 	if id <= 0 {
 		return nil, Errorf(EINVALID, "contact id %d is not positive", id)
 	}
-	res, err := s.contactsAccess(ctx, actorID, isPrivate, managerList, false, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
+	res, err := s.contactsAccess(ctx, actorID, isPrivate, managerList, false, id, contactsFound(func(ctx context.Context, tx Reader) ([]Contact, error) {
 		found, err := tx.Contacts(ctx, []int64{id})
 		if err != nil {
 			return nil, err
@@ -122,9 +123,11 @@ func keepEach(found []Contact, keep func(*Contact) (bool, error)) error {
 
 // contactsAccess is the write of the three, or with dryRun its preview:
 // source reads the candidate contacts, inside the write's transaction or
-// on the preview's state.
+// on the preview's state. one is the contact of a write about one contact
+// (0: any number), which is committed with the other writes of the
+// instance waiting for the writer lock (updateGrouped).
 func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate bool, managerList []string, dryRun bool,
-	source contactSource) (*ContactsAccessResult, error) {
+	one int64, source contactSource) (*ContactsAccessResult, error) {
 	u, err := actor(actorID)
 	if err != nil {
 		return nil, err
@@ -207,9 +210,26 @@ func (s *Service) contactsAccess(ctx context.Context, actorID string, isPrivate 
 		return res, nil
 	}
 
-	tok, err := s.updateInParts(ctx, u, decide, func(size int, emit func(*Batch) error) error {
-		return s.contactChanges(kept, u, after, size, emit)
-	})
+	var tok Token
+	if one != 0 {
+		// One contact: decided on memory for that contact and on users
+		// only, a write for a group.
+		tok, err = s.updateGrouped(ctx, u, []Ref{ContactRef(one)}, func(ctx context.Context, tx Reader) (*Batch, error) {
+			if err := decide(ctx, tx); err != nil {
+				return nil, err
+			}
+			var b *Batch
+			err := s.contactChanges(kept, u, after, math.MaxInt, func(p *Batch) error {
+				b = p
+				return nil
+			})
+			return b, err
+		})
+	} else {
+		tok, err = s.updateInParts(ctx, u, decide, func(size int, emit func(*Batch) error) error {
+			return s.contactChanges(kept, u, after, size, emit)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

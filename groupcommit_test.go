@@ -328,3 +328,74 @@ func TestGroupCommitUnderLoad(t *testing.T) {
 		t.Logf("%d of %d writes committed in groups", crmaccess.GroupedWrites(p.Service), writers*each+each)
 	})
 }
+
+// setContact is a groupWrite's do: SetContactAccess by admin, answered
+// with the contact's access and token.
+func setContact(id int64, private bool, list ...string) func(ctx context.Context, s *crmaccess.Service) (string, error) {
+	return func(ctx context.Context, s *crmaccess.Service) (string, error) {
+		r, err := s.SetContactAccess(ctx, admin, id, private, list)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprint("contact ", r.ID, r.ShareType, r.ManagerList, r.Token), nil
+	}
+}
+
+// contactGroup: changes of access of two contacts and of an opportunity
+// committed together, one of a contact refused (its list names a user
+// nobody knows); then the first contact's again, after the group.
+var contactGroup = []groupWrite{
+	{do: setContact(1, true, bob)},
+	{do: setContact(2, true, "ffffffff-0000-0000-0000-000000000009")},
+	{do: setContact(3, true, carol, dave)},
+	{id: 2, private: true, list: []string{dave}},
+	{do: setContact(1, false)},
+}
+
+// TestContactWritesCommitTogether: a change of one contact's access joins
+// the group of the writes waiting with it, as an opportunity's does; the
+// refused one refuses alone, the one on a contact of an earlier write
+// decides on what that one wrote, and the change records chain.
+func TestContactWritesCommitTogether(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, db database) {
+		ctx := context.Background()
+		p := newPortalOn(t, db)
+		out := writeTogether(t, p.Service, contactGroup)
+		if got := crmaccess.GroupedWrites(p.Service); got != 3 {
+			t.Errorf("%d writes committed in a group, want 3 (contacts 1 and 3, opportunity 2)", got)
+		}
+		wantCode(t, out[1].err, crmaccess.EINVALID)
+		for _, i := range []int{0, 2, 3, 4} {
+			if out[i].err != nil {
+				t.Fatalf("write %d: %v", i, out[i].err)
+			}
+		}
+		changes, err := p.Changes(ctx, crmaccess.ContactRef(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := changes[len(changes)-2:]
+		if last[0].After.ShareType != crmaccess.ShareNone || !slices.Contains(last[0].After.List, bob) {
+			t.Fatalf("first write's change of contact 1: %+v", last[0].After)
+		}
+		if fmt.Sprint(last[1].Before) != fmt.Sprint(last[0].After) || last[1].After.ShareType != crmaccess.ShareReadWrite {
+			t.Fatalf("second write on contact 1: before %+v after %+v; the first ended at %+v", last[1].Before, last[1].After, last[0].After)
+		}
+		fresh := p.reopen(t)
+		sameMemory(t, "a fresh instance", memoryState(t, p.Service), memoryState(t, fresh.Service))
+		cs, err := fresh.Contacts(ctx, admin, []int64{2, 3})
+		if err != nil || len(cs) != 2 {
+			t.Fatalf("contacts 2 and 3 in a fresh instance: %+v, %v", cs, err)
+		}
+		if !slices.Equal(cs[0].ManagerList, []string{alice}) || cs[1].ShareType != crmaccess.ShareNone ||
+			!slices.Equal(cs[1].ManagerList, sortedGUIDs(carol, dave)) {
+			t.Fatalf("contacts 2 (refused: as imported) and 3 in a fresh instance: %+v", cs)
+		}
+	})
+}
+
+// TestContactGroupFaultsLeaveNoTrace is TestGroupCommitFaultsLeaveNoTrace
+// for the group with contacts.
+func TestContactGroupFaultsLeaveNoTrace(t *testing.T) {
+	groupFaults(t, contactGroup, 3)
+}

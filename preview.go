@@ -41,7 +41,7 @@ func (s *Service) PreviewContactsAccess(ctx context.Context, actorID string, fil
 	if err := filter.Validate(); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, true, contactsMatching(&filter))
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, true, 0, contactsMatching(&filter))
 }
 
 // PreviewContactsAccessByID answers what SetContactsAccessByID would do,
@@ -53,7 +53,7 @@ func (s *Service) PreviewContactsAccessByID(ctx context.Context, actorID string,
 	if err := positiveIDs("contact", ids); err != nil {
 		return nil, err
 	}
-	return s.contactsAccess(ctx, actorID, isPrivate, managerList, true, contactsFound(func(ctx context.Context, r Reader) ([]Contact, error) {
+	return s.contactsAccess(ctx, actorID, isPrivate, managerList, true, 0, contactsFound(func(ctx context.Context, r Reader) ([]Contact, error) {
 		return r.Contacts(ctx, ids)
 	}))
 }
