@@ -14,6 +14,9 @@ import (
 
 // opportunitiesPgx is reader.Opportunities over pgx.
 func (r reader) opportunitiesPgx(ctx context.Context, ids []int64) ([]crmaccess.Opportunity, error) {
+	if out, ok := aheadOf(r.q).opportunitiesOf(ids); ok {
+		return out, nil // read with the writer lock (pgahead.go)
+	}
 	distinct := distinct(ids)
 	t := r.s.t
 	rows, err := r.q.QueryContext(ctx, `SELECT `+opportunityColumns+`,

@@ -46,42 +46,67 @@ func withPgConn(conn *sql.Conn, fn func(*pgconn.PgConn) error) error {
 	})
 }
 
-// updateOnConn is UpdateGroup on PostgreSQL over pgx (see above).
+// updateOnConn is UpdateGroup on PostgreSQL over pgx (see above). The
+// message that takes the writer lock reads the records ctx names
+// (pgahead.go); a write of one statement goes with its COMMIT
+// (pgcommit.go).
 func (s *Store) updateOnConn(ctx context.Context, builds []crmaccess.BuildFunc) ([]int64, []error, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, nil, s.translate(ctx, err)
 	}
 	defer conn.Close()
-	var head int64
-	err = withPgConn(conn, func(pc *pgconn.PgConn) error {
-		results, err := pc.Exec(ctx, `SELECT `+s.t.lockHead+`(`+strconv.FormatInt(lockKey(s.t.log), 10)+`); BEGIN; `+
-			`SET LOCAL plan_cache_mode = force_generic_plan`).ReadAll()
-		if err != nil {
-			return err
-		}
-		if len(results) != 3 || len(results[0].Rows) != 1 || len(results[0].Rows[0]) != 1 || pc.TxStatus() != 'T' {
-			return errors.New("storage: the writer lock's answer is not one head inside a transaction")
-		}
-		head, err = strconv.ParseInt(string(results[0].Rows[0][0]), 10, 64)
-		return err
-	})
+	tx := &wtx{q: conn}
+	head, err := s.beginOnConn(ctx, conn, tx)
 	if err != nil {
 		s.endOnConn(ctx, conn, "rollback")
 		return nil, nil, s.translate(ctx, err)
 	}
-	positions, errs, wrote, err := s.buildAndWriteGroup(ctx, &wtx{q: conn}, head, builds)
-	if err != nil || !wrote {
+	positions, errs, batches := s.buildGroup(ctx, tx, head, builds)
+	if len(batches) == 0 {
 		s.endOnConn(ctx, conn, "rollback")
-		if err != nil {
-			return nil, nil, s.translate(ctx, err)
+		return positions, errs, nil
+	}
+	if s.pipelined(batches) {
+		if err := s.writeAndCommit(ctx, conn, tx, batches, head+1); err != nil {
+			return nil, nil, err
 		}
 		return positions, errs, nil
+	}
+	if err := s.writeGroup(ctx, tx, batches, head+1); err != nil {
+		s.endOnConn(ctx, conn, "rollback")
+		return nil, nil, s.translate(ctx, err)
 	}
 	if err := s.endOnConn(ctx, conn, "commit"); err != nil {
 		return nil, nil, commitFailed(ctx, err)
 	}
 	return positions, errs, nil
+}
+
+// beginOnConn takes the writer lock, begins the transaction and reads the
+// records ctx names into tx (one message, see above); it returns the
+// head.
+func (s *Store) beginOnConn(ctx context.Context, conn *sql.Conn, tx *wtx) (int64, error) {
+	reads, hint, n := s.readAheadStatements(ctx)
+	var head int64
+	err := withPgConn(conn, func(pc *pgconn.PgConn) error {
+		results, err := pc.Exec(ctx, `SELECT `+s.t.lockHead+`(`+strconv.FormatInt(lockKey(s.t.log), 10)+`); BEGIN; `+
+			`SET LOCAL plan_cache_mode = force_generic_plan`+reads).ReadAll()
+		if err != nil {
+			return err
+		}
+		if len(results) != 3+n || len(results[0].Rows) != 1 || len(results[0].Rows[0]) != 1 || pc.TxStatus() != 'T' {
+			return errors.New("storage: the writer lock's answer is not one head inside a transaction")
+		}
+		if head, err = strconv.ParseInt(string(results[0].Rows[0][0]), 10, 64); err != nil {
+			return err
+		}
+		if n > 0 {
+			tx.ahead, err = parseReadAhead(hint, results[3:])
+		}
+		return err
+	})
+	return head, err
 }
 
 // rollbackTimeout bounds a ROLLBACK sent after ctx was cancelled.
