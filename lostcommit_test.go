@@ -140,7 +140,9 @@ func (p *commitDropper) pipe(client net.Conn) {
 					break
 				}
 			}
-			client.Close() // the client's side goes first
+			// The client's side closes once the answer is in (swallowed):
+			// closed sooner, the client's driver may cancel the statements
+			// still running, the COMMIT with them.
 			if _, err := server.Write(msg); err != nil {
 				break
 			}

@@ -5,26 +5,24 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/crmaccess/crmaccess"
 )
 
 // On PostgreSQL over pgx, the records a write names (crmaccess.Reads, from
-// its context) are read in the message that takes the writer lock, after
-// the lock: a statement of a simple-protocol message takes a snapshot of
-// its own under READ COMMITTED, so the reads see every write committed
-// before the lock was granted, as a read sent after the lock's answer
-// would. The write's Reader then answers the reads those records cover
-// from what was read, and any other read from the database: a round trip
-// saved for a write that reads the records it changes.
+// its context) are read in the round trip that takes the writer lock,
+// after the lock: the statements of a pipeline run one after the other,
+// each on a snapshot taken when it starts (READ COMMITTED), so the reads
+// see every write committed before the lock was granted, as reads sent
+// after the lock's answer would. The write's Reader then answers the
+// reads those records cover from what was read, and any other read from
+// the database: a round trip saved for a write that reads the records it
+// changes. The reads are the prepared statements of the reads they stand
+// for (planned once a connection).
 
-// maxReadAhead bounds the ids read with the lock (each is a literal of
-// the message).
+// maxReadAhead bounds the ids read with the lock.
 const maxReadAhead = 64
 
 // readAhead is what was read with the writer lock: every opportunity of
@@ -35,59 +33,38 @@ type readAhead struct {
 	contacts, stages map[int64]bool
 }
 
-// readAheadStatements returns the statements reading the records of ctx's
-// hint, to follow the lock in its message, and how many results they
-// answer; "" when there is nothing to read or too much.
-func (s *Store) readAheadStatements(ctx context.Context) (string, crmaccess.Reads, int) {
+// readsOf returns the records ctx names, each once; false when there are
+// none or too many to read with the lock.
+func readsOf(ctx context.Context) (crmaccess.Reads, bool) {
 	r, ok := crmaccess.ReadsOf(ctx)
 	if !ok {
-		return "", r, 0
+		return r, false
 	}
 	r = crmaccess.Reads{Opportunities: distinct(r.Opportunities), Contacts: distinct(r.Contacts), Stages: distinct(r.Stages)}
 	n := len(r.Opportunities) + len(r.Contacts) + len(r.Stages)
-	if n == 0 || n > maxReadAhead {
-		return "", r, 0
-	}
-	t := s.t
-	var b strings.Builder
-	results := 0
+	return r, n > 0 && n <= maxReadAhead
+}
+
+// existenceSQL looks up which contacts ($1) and stages ($2) are stored.
+func (s *Store) existenceSQL() string {
+	return `SELECT 1, id FROM ` + s.t.contacts + ` WHERE id = ANY($1::bigint[])
+		UNION ALL SELECT 2, id FROM ` + s.t.stages + ` WHERE id = ANY($2::bigint[])`
+}
+
+// queueReads queues on b the reads of r: the opportunities (as
+// opportunitiesPgx reads them), then the existence of the contacts and
+// stages, each when r names any.
+func (s *Store) queueReads(b *pgx.Batch, r crmaccess.Reads) {
 	if len(r.Opportunities) > 0 {
-		b.WriteString(`; SELECT ` + opportunityColumns + `,
-		ARRAY(SELECT m.contact_id FROM ` + t.members + ` m WHERE m.opportunity_id = o.id ORDER BY m.contact_id),
-		ARRAY(SELECT g.tag FROM ` + t.opportunityTags + ` g WHERE g.opportunity_id = o.id ORDER BY g.pos)
-		FROM ` + t.opportunities + ` o WHERE o.id IN (` + idLiterals(r.Opportunities) + `)`)
-		results++
+		b.Queue(s.opportunitiesPgxSQL(), r.Opportunities)
 	}
-	var parts []string
-	if len(r.Contacts) > 0 {
-		parts = append(parts, `SELECT 1, id FROM `+t.contacts+` WHERE id IN (`+idLiterals(r.Contacts)+`)`)
+	if len(r.Contacts)+len(r.Stages) > 0 {
+		b.Queue(s.existenceSQL(), nonNil(r.Contacts), nonNil(r.Stages))
 	}
-	if len(r.Stages) > 0 {
-		parts = append(parts, `SELECT 2, id FROM `+t.stages+` WHERE id IN (`+idLiterals(r.Stages)+`)`)
-	}
-	if len(parts) > 0 {
-		b.WriteString(`; ` + strings.Join(parts, ` UNION ALL `))
-		results++
-	}
-	return b.String(), r, results
 }
 
-// idLiterals writes ids as a list of SQL literals (integers: nothing to
-// quote).
-func idLiterals(ids []int64) string {
-	buf := make([]byte, 0, 12*len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			buf = append(buf, ", "...)
-		}
-		buf = strconv.AppendInt(buf, id, 10)
-	}
-	return string(buf)
-}
-
-// parseReadAhead makes the readAhead of hint r from the results of its
-// statements (readAheadStatements), in text format.
-func parseReadAhead(r crmaccess.Reads, results []*pgconn.Result) (*readAhead, error) {
+// readResults reads the results of queueReads(b, r) from br.
+func readResults(br pgx.BatchResults, r crmaccess.Reads) (*readAhead, error) {
 	a := &readAhead{opportunities: make(map[int64]*crmaccess.Opportunity, len(r.Opportunities)),
 		contacts: make(map[int64]bool, len(r.Contacts)), stages: make(map[int64]bool, len(r.Stages))}
 	for _, id := range r.Opportunities {
@@ -99,69 +76,49 @@ func parseReadAhead(r crmaccess.Reads, results []*pgconn.Result) (*readAhead, er
 	for _, id := range r.Stages {
 		a.stages[id] = false
 	}
-	types := pgtype.NewMap()
 	if len(r.Opportunities) > 0 {
-		res := results[0]
-		results = results[1:]
-		for _, row := range res.Rows {
-			// (Field descriptions come with the rows: none without.)
-			if len(res.FieldDescriptions) != 15 || len(row) != 15 {
-				return nil, fmt.Errorf("storage: an opportunity read with the lock has %d columns", len(row))
-			}
-			o, err := decodeOpportunity(types, res.FieldDescriptions, row)
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			o, err := scanOpportunityPgx(rows)
 			if err != nil {
+				rows.Close()
 				return nil, err
 			}
 			if _, asked := a.opportunities[o.ID]; !asked {
+				rows.Close()
 				return nil, fmt.Errorf("storage: opportunity %d read with the lock was not asked for", o.ID)
 			}
-			a.opportunities[o.ID] = o
+			a.opportunities[o.ID] = &o
+		}
+		if rows.Close(); rows.Err() != nil {
+			return nil, rows.Err()
 		}
 	}
 	if len(r.Contacts)+len(r.Stages) > 0 {
-		for _, row := range results[0].Rows {
-			if len(row) != 2 {
-				return nil, fmt.Errorf("storage: the existence read with the lock has %d columns", len(row))
-			}
-			id, err := strconv.ParseInt(string(row[1]), 10, 64)
-			if err != nil {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var which, id int64
+			if err := rows.Scan(&which, &id); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			switch string(row[0]) {
-			case "1":
+			if which == 1 {
 				a.contacts[id] = true
-			case "2":
+			} else {
 				a.stages[id] = true
-			default:
-				return nil, fmt.Errorf("storage: the existence read with the lock answered table %q", row[0])
 			}
+		}
+		if rows.Close(); rows.Err() != nil {
+			return nil, rows.Err()
 		}
 	}
 	return a, nil
-}
-
-// decodeOpportunity decodes a row of the opportunities read with the lock:
-// the columns of opportunitiesPgx.
-func decodeOpportunity(types *pgtype.Map, fields []pgconn.FieldDescription, row [][]byte) (*crmaccess.Opportunity, error) {
-	var o crmaccess.Opportunity
-	var probability, closeSec, closeNsec, createdSec, createdNsec int64
-	dest := []any{&o.ID, &o.Title, &o.Description, &o.CreateBy, &o.Responsible, &o.ContactID,
-		&o.StageID, &probability, &closeSec, &closeNsec, &createdSec, &createdNsec, &o.IsPrivate, &o.Members, &o.Tags}
-	for i, d := range dest {
-		if err := types.Scan(fields[i].DataTypeOID, fields[i].Format, row[i], d); err != nil {
-			return nil, fmt.Errorf("storage: column %s of an opportunity read with the lock: %w", fields[i].Name, err)
-		}
-	}
-	if len(o.Members) == 0 {
-		o.Members = nil // as the portable read leaves them
-	}
-	if len(o.Tags) == 0 {
-		o.Tags = nil
-	}
-	o.SuccessProbability = int(probability)
-	o.ExpectedCloseDate = fromUnix(closeSec, closeNsec)
-	o.Created = fromUnix(createdSec, createdNsec)
-	return &o, nil
 }
 
 // aheadOf returns what q's transaction read with the lock, or nil.

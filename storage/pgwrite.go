@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -83,29 +83,72 @@ func (s *Store) updateOnConn(ctx context.Context, builds []crmaccess.BuildFunc) 
 	return positions, errs, nil
 }
 
-// beginOnConn takes the writer lock, begins the transaction and reads the
-// records ctx names into tx (one message, see above); it returns the
-// head.
+// beginOnConn begins the transaction on conn, takes the writer lock,
+// reads the head and the records ctx names (into tx), in one round trip
+// (see above); it returns the head. A failure discards the connection:
+// the server then ends the transaction, and the lock with it.
 func (s *Store) beginOnConn(ctx context.Context, conn *sql.Conn, tx *wtx) (int64, error) {
-	reads, hint, n := s.readAheadStatements(ctx)
+	reads, ahead := readsOf(ctx)
 	var head int64
-	err := withPgConn(conn, func(pc *pgconn.PgConn) error {
-		results, err := pc.Exec(ctx, `SELECT `+s.t.lockHead+`(`+strconv.FormatInt(lockKey(s.t.log), 10)+`); BEGIN; `+
-			`SET LOCAL plan_cache_mode = force_generic_plan`+reads).ReadAll()
-		if err != nil {
-			return err
+	var failed error
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			failed = errNotPgx
+			return nil
 		}
-		if len(results) != 3+n || len(results[0].Rows) != 1 || len(results[0].Rows[0]) != 1 || pc.TxStatus() != 'T' {
-			return errors.New("storage: the writer lock's answer is not one head inside a transaction")
+		pgc := c.Conn()
+		b := &pgx.Batch{}
+		b.Queue("begin")
+		b.Queue("set local plan_cache_mode = force_generic_plan")
+		b.Queue(`SELECT `+s.t.lockHead+`($1)`, lockKey(s.t.log))
+		if ahead {
+			s.queueReads(b, reads)
 		}
-		if head, err = strconv.ParseInt(string(results[0].Rows[0][0]), 10, 64); err != nil {
-			return err
+		br := pgc.SendBatch(ctx, b)
+		failed = func() error {
+			for range 2 {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			heads := 0
+			for rows.Next() {
+				heads++
+				if err := rows.Scan(&head); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			if rows.Close(); rows.Err() != nil {
+				return rows.Err()
+			}
+			if ahead {
+				if tx.ahead, err = readResults(br, reads); err != nil {
+					return err
+				}
+			}
+			if err := br.Close(); err != nil {
+				return err
+			}
+			if heads != 1 || pgc.PgConn().TxStatus() != 'T' {
+				return errors.New("storage: the writer lock's answer is not one head inside a transaction")
+			}
+			return nil
+		}()
+		if failed != nil {
+			br.Close()
+			return driver.ErrBadConn // whatever the pipeline's state
 		}
-		if n > 0 {
-			tx.ahead, err = parseReadAhead(hint, results[3:])
-		}
-		return err
+		return nil
 	})
+	if failed != nil {
+		return 0, failed
+	}
 	return head, err
 }
 
