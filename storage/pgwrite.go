@@ -15,19 +15,24 @@ import (
 )
 
 // On PostgreSQL through pgx's database/sql driver, Update begins its
-// transaction by hand on a connection of its own, to save a round trip:
+// transaction by hand on a connection of its own, to save round trips:
 // database/sql's BeginTx sends BEGIN alone and waits for its answer before
-// the first statement. Update sends instead, in one simple-protocol
-// message, "SELECT lock_head(k); BEGIN": the SELECT (schema v7's function:
-// the writer lock, then the head) runs in the implicit transaction of the
-// message, which BEGIN turns into a transaction block (PostgreSQL's rule
-// for a BEGIN inside a multi-statement message), so the lock is held until
-// the COMMIT or ROLLBACK that Update sends at the end, as with BeginTx. The
-// statements in between run on the connection as they would in a *sql.Tx.
-// The same message sets plan_cache_mode for the transaction only: the
-// write's statements are prepared once a connection (pgx's statement
-// cache) and take the same plan whatever their arrays hold
-// (pgarrays.go), so planning them at every execution is waste.
+// the first statement. A write takes two round trips:
+//
+//  1. one pipeline (pgx's batch: prepared statements, one Sync) of BEGIN,
+//     SET LOCAL plan_cache_mode, schema v7's function (the writer lock,
+//     then the head) and the reads of the records the write names
+//     (pgahead.go), each statement on a snapshot taken when it starts, so
+//     after the lock was granted;
+//  2. the write's one statement and COMMIT, in one pipeline
+//     (pgcommit.go); a write of another shape runs its statements as it
+//     would in a *sql.Tx, then COMMIT alone.
+//
+// plan_cache_mode is set for the transaction only: the write's statements
+// are prepared once a connection (pgx's statement cache) and take the same
+// plan whatever their arrays hold (pgarrays.go), so planning them at every
+// execution is waste. Any other read a build makes goes to the connection
+// as in a *sql.Tx.
 //
 // A connection never goes back to the pool inside a transaction: after
 // the COMMIT or ROLLBACK, the connection's transaction status (from the
