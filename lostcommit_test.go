@@ -118,6 +118,7 @@ func (p *commitDropper) pipe(client net.Conn) {
 	}()
 	r := bufio.NewReader(client)
 	startup := true
+	statements := map[string]string{} // prepared on this connection: name → text
 	for {
 		msg, err := readFrontendMessage(r, startup)
 		if err != nil {
@@ -127,9 +128,21 @@ func (p *commitDropper) pipe(client net.Conn) {
 			// Untyped messages until the startup message (protocol 3.0);
 			// an SSL or GSS request comes before it.
 			startup = binary.BigEndian.Uint32(msg[4:8]) != 196608
-		} else if isCommit(msg) && p.armed.CompareAndSwap(true, false) {
+		} else if isCommit(msg, statements) && p.armed.CompareAndSwap(true, false) {
 			dropping.Store(true)
-			client.Close() // the client's side goes first
+			// An extended-protocol COMMIT runs at the Sync that follows
+			// it (in a pipeline, behind the write): forward up to it.
+			for msg[0] != 'Q' && msg[0] != 'S' {
+				if _, err := server.Write(msg); err != nil {
+					break
+				}
+				if msg, err = readFrontendMessage(r, false); err != nil {
+					break
+				}
+			}
+			// The client's side closes once the answer is in (swallowed):
+			// closed sooner, the client's driver may cancel the statements
+			// still running, the COMMIT with them.
 			if _, err := server.Write(msg); err != nil {
 				break
 			}
@@ -174,19 +187,28 @@ func readFrontendMessage(r *bufio.Reader, startup bool) ([]byte, error) {
 	return msg, nil
 }
 
-// isCommit reports whether msg runs COMMIT: a simple query (Q) or a parse
-// (P, after the statement's name) whose text is COMMIT.
-func isCommit(msg []byte) bool {
+// isCommit reports whether msg runs COMMIT: a simple query (Q) whose text
+// is COMMIT, or a bind (B) of a statement whose text is (prepared by an
+// earlier parse, P, named or not, which statements records).
+func isCommit(msg []byte, statements map[string]string) bool {
 	var text []byte
 	switch msg[0] {
 	case 'Q':
 		text = msg[5:]
 	case 'P':
-		_, rest, ok := bytes.Cut(msg[5:], []byte{0})
+		name, rest, ok := bytes.Cut(msg[5:], []byte{0})
+		if ok {
+			query, _, _ := bytes.Cut(rest, []byte{0})
+			statements[string(name)] = string(query)
+		}
+		return false
+	case 'B':
+		_, rest, ok := bytes.Cut(msg[5:], []byte{0}) // the portal's name
 		if !ok {
 			return false
 		}
-		text = rest
+		name, _, _ := bytes.Cut(rest, []byte{0})
+		text = []byte(statements[string(name)])
 	default:
 		return false
 	}

@@ -23,6 +23,7 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 		return nil, Errorf(EINVALID, "opportunity id %d is not positive", id)
 	}
 	ref := OpportunityRef(id)
+	ctx = WithReads(ctx, Reads{Opportunities: []int64{id}})
 	var res OpportunityResult
 	tok, err := s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		o, err := s.readableOpportunity(ctx, tx, u, id)

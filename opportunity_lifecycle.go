@@ -39,6 +39,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, actorID string, o Oppor
 		return nil, err
 	}
 	ref := OpportunityRef(o.ID)
+	ctx = WithReads(ctx, Reads{Opportunities: []int64{o.ID}, Contacts: referencedContacts(&o), Stages: referencedStages(&o)})
 	tok, err := s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		// One look-up: the id is free, and the references exist.
 		found, err := existing(ctx, tx, []int64{o.ID}, referencedContacts(&o), referencedStages(&o))
@@ -87,6 +88,7 @@ func (s *Service) UpdateOpportunity(ctx context.Context, actorID string, o Oppor
 		return nil, err
 	}
 	ref := OpportunityRef(o.ID)
+	ctx = WithReads(ctx, Reads{Opportunities: []int64{o.ID}, Contacts: referencedContacts(&o), Stages: referencedStages(&o)})
 	var stored *Opportunity
 	tok, err := s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		var err error
@@ -134,6 +136,7 @@ func (s *Service) DeleteOpportunity(ctx context.Context, actorID string, id int6
 		return "", Errorf(EINVALID, "opportunity id %d is not positive", id)
 	}
 	ref := OpportunityRef(id)
+	ctx = WithReads(ctx, Reads{Opportunities: []int64{id}})
 	return s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
 		// As editableOpportunity, without reading the row: only whether it
 		// is there.

@@ -83,9 +83,21 @@ func (s *Store) UpdateGroup(ctx context.Context, builds []crmaccess.BuildFunc) (
 // whether anything was written; err is a write's error, which fails them
 // all.
 func (s *Store) buildAndWriteGroup(ctx context.Context, tx *wtx, head int64, builds []crmaccess.BuildFunc) (positions []int64, errs []error, wrote bool, err error) {
+	positions, errs, batches := s.buildGroup(ctx, tx, head, builds)
+	if len(batches) == 0 {
+		return positions, errs, false, nil
+	}
+	if err := s.writeGroup(ctx, tx, batches, head+1); err != nil {
+		return nil, nil, false, err
+	}
+	return positions, errs, true, nil
+}
+
+// buildGroup runs builds in order inside tx, from head, and returns each
+// build's position and error (as buildAndWriteGroup) and the batches to
+// write from head+1 on.
+func (s *Store) buildGroup(ctx context.Context, tx *wtx, head int64, builds []crmaccess.BuildFunc) (positions []int64, errs []error, batches []*crmaccess.Batch) {
 	positions, errs = make([]int64, len(builds)), make([]error, len(builds))
-	var batches []*crmaccess.Batch
-	first := head + 1
 	for i, build := range builds {
 		b, err := build(ctx, reader{s, tx}, head)
 		if err != nil {
@@ -100,23 +112,22 @@ func (s *Store) buildAndWriteGroup(ctx context.Context, tx *wtx, head int64, bui
 		positions[i] = head
 		batches = append(batches, b)
 	}
-	if len(batches) == 0 {
-		return positions, errs, false, nil
-	}
+	return positions, errs, batches
+}
+
+// writeGroup writes batches as the consecutive entries from first on.
+func (s *Store) writeGroup(ctx context.Context, tx *wtx, batches []*crmaccess.Batch, first int64) error {
 	if len(batches) > 1 && s.fitOneStatement(batches) {
 		// PostgreSQL: every entry, with the notification, in one round
 		// trip.
-		if err := s.writeOneStatement(ctx, tx, batches, first); err != nil {
-			return nil, nil, false, err
-		}
-		return positions, errs, true, nil
+		return s.writeOneStatement(ctx, tx, batches, first)
 	}
 	for k, b := range batches {
 		if err := s.writeAt(ctx, tx, b, first+int64(k)); err != nil {
-			return nil, nil, false, err
+			return err
 		}
 	}
-	return positions, errs, true, nil
+	return nil
 }
 
 // commitFailed is Update's error when COMMIT did not answer success.

@@ -30,7 +30,29 @@ const maxOneStatementVars = 60_000
 type oneStatement struct {
 	parts   []string
 	args    []any
-	counted []string // the CTEs whose rows the answer counts, in order
+	counted []string     // the CTEs whose rows the answer counts, in order
+	checks  []countCheck // the check of each counted CTE, in order
+}
+
+// countCheck is what a counted part of a write must count: want rows, or
+// the write fails with fail(count).
+type countCheck struct {
+	want int64
+	fail func(count int64) error
+}
+
+// check returns the error of the first count that is not what its check
+// wants, nil when all are.
+func check(checks []countCheck, counts []int64) error {
+	if len(checks) != len(counts) {
+		return fmt.Errorf("storage: %d counted parts, %d checks", len(counts), len(checks))
+	}
+	for i, c := range checks {
+		if counts[i] != c.want {
+			return c.fail(counts[i])
+		}
+	}
+	return nil
 }
 
 // add adds a CTE running query (with ? placeholders); a counted one
@@ -169,11 +191,33 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, bs []*crmaccess.
 	if s.pgx && len(bs) > 1 {
 		return s.writeArrays(ctx, tx, bs, pos) // a group: pgarrays.go
 	}
+	query, args, checks := s.oneStatementSQL(ctx, tx, bs, pos, false)
+	counts := make([]int64, len(checks)+1)
+	dest := make([]any, len(counts))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(dest...); err != nil {
+		return err
+	}
+	if counts[len(checks)] != 1 {
+		return fmt.Errorf("storage: the write's answer counts %d notifications", counts[len(checks)])
+	}
+	return check(checks, counts[:len(checks)])
+}
+
+// oneStatementSQL is the statement writing the batches (fitOneStatement)
+// as the entries from pos on, with the notification of the last, its
+// arguments and the checks of its counted parts. Its answer is one row:
+// the count of each counted part, then of notifications (1). With
+// checked, the statement checks the counts itself and answers only the
+// notifications: a count that is not what its check wants fails the
+// statement (countsFailed), so that nothing it wrote can be committed.
+func (s *Store) oneStatementSQL(ctx context.Context, tx *wtx, bs []*crmaccess.Batch, pos int64, checked bool) (string, []any, []countCheck) {
 	var o oneStatement
-	var checks []func(count int64) error
 	delta := 0
 	for k, b := range bs {
-		delta += s.oneStatementParts(ctx, tx, &o, &checks, b, pos+int64(k))
+		delta += s.oneStatementParts(ctx, tx, &o, b, pos+int64(k))
 	}
 	last := pos + int64(len(bs)) - 1
 	if delta != 0 {
@@ -185,35 +229,43 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, bs []*crmaccess.
 	var q strings.Builder
 	q.WriteString("WITH ")
 	q.WriteString(strings.Join(o.parts, ", "))
-	q.WriteString(" SELECT ")
-	for _, name := range o.counted {
-		q.WriteString("(SELECT count(*) FROM " + name + "), ")
-	}
-	q.WriteString("(SELECT count(*) FROM (SELECT pg_notify(?, ?)) n)")
-	args := append(o.args, s.t.log, strconv.FormatInt(last, 10))
-	counts := make([]int64, len(o.counted)+1)
-	dest := make([]any, len(counts))
-	for i := range counts {
-		dest[i] = &counts[i]
-	}
-	if err := tx.QueryRowContext(ctx, s.d.bind(q.String()), args...).Scan(dest...); err != nil {
-		return err
-	}
-	if len(checks) != len(o.counted) {
-		return fmt.Errorf("storage: %d counted parts, %d checks", len(o.counted), len(checks))
-	}
-	for i, check := range checks {
-		if err := check(counts[i]); err != nil {
-			return err
+	args := o.args
+	if checked && len(o.counted) > 0 {
+		q.WriteString(" SELECT CASE WHEN ")
+		for i := range o.counted {
+			if i > 0 {
+				q.WriteString(" AND ")
+			}
+			q.WriteString("k.c" + strconv.Itoa(i) + " = ?")
+			args = append(args, o.checks[i].want)
 		}
+		q.WriteString(" THEN k.n ELSE ('" + countsMarker + "'")
+		for i := range o.counted {
+			q.WriteString(" || ' ' || k.c" + strconv.Itoa(i))
+		}
+		q.WriteString(")::bigint END FROM (SELECT ")
+		for i, name := range o.counted {
+			q.WriteString("(SELECT count(*) FROM " + name + ") AS c" + strconv.Itoa(i) + ", ")
+		}
+		q.WriteString("(SELECT count(*) FROM (SELECT pg_notify(?, ?)) n) AS n) k")
+	} else {
+		q.WriteString(" SELECT ")
+		for _, name := range o.counted {
+			q.WriteString("(SELECT count(*) FROM " + name + "), ")
+		}
+		q.WriteString("(SELECT count(*) FROM (SELECT pg_notify(?, ?)) n)")
 	}
-	return nil
+	args = append(args, s.t.log, strconv.FormatInt(last, 10))
+	if len(o.checks) != len(o.counted) {
+		panic(fmt.Sprintf("storage: %d counted parts, %d checks", len(o.counted), len(o.checks)))
+	}
+	return s.d.bind(q.String()), args, o.checks
 }
 
 // oneStatementParts adds the parts of b, written at pos, to o, and the
 // checks of its counted parts, in order; it returns the change of the
 // count of opportunities.
-func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement, checks *[]func(int64) error, b *crmaccess.Batch, pos int64) int {
+func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement, b *crmaccess.Batch, pos int64) int {
 	// Records created, with their members and tags.
 	var members []memberRow
 	var tags []tagRow
@@ -262,12 +314,9 @@ func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement,
 		slices.Sort(ids)
 		o.rows(multiRow{head: `UPDATE ` + s.t.opportunities + ` SET is_private = ? WHERE id IN (`, row: "?", tail: ")"},
 			[]any{v == 1}, len(ids), func(args []any, i int) []any { return append(args, ids[i]) }, true)
-		*checks = append(*checks, func(count int64) error {
-			if count != int64(len(ids)) {
-				return s.missing(ctx, tx, s.t.opportunities, "opportunity", ids)
-			}
-			return nil
-		})
+		o.checks = append(o.checks, countCheck{int64(len(ids)), func(int64) error {
+			return s.missing(ctx, tx, s.t.opportunities, "opportunity", ids)
+		}})
 	}
 
 	// Records deleted with their members and tags; the records counted.
@@ -277,12 +326,9 @@ func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement,
 	o.rows(multiRow{head: `DELETE FROM ` + s.t.opportunityTags + ` WHERE opportunity_id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, false)
 	o.rows(multiRow{head: `DELETE FROM ` + s.t.opportunities + ` WHERE id IN (`, row: "?", tail: ")"}, nil, len(deleted), byID, true)
 	if len(deleted) > 0 {
-		*checks = append(*checks, func(count int64) error {
-			if n := int64(len(deleted)) - count; n != 0 {
-				return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of the opportunities to delete do not exist", n)
-			}
-			return nil
-		})
+		o.checks = append(o.checks, countCheck{int64(len(deleted)), func(count int64) error {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of the opportunities to delete do not exist", int64(len(deleted))-count)
+		}})
 	}
 
 	// Rules: removed (counted), added.
@@ -292,13 +338,10 @@ func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement,
 		return append(args, r.Type, r.From, r.To)
 	}, true)
 	if len(b.RemoveRules) > 0 {
-		*checks = append(*checks, func(removed int64) error {
-			if removed != int64(len(b.RemoveRules)) {
-				return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
-					int64(len(b.RemoveRules))-removed, len(b.RemoveRules))
-			}
-			return nil
-		})
+		o.checks = append(o.checks, countCheck{int64(len(b.RemoveRules)), func(removed int64) error {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
+				int64(len(b.RemoveRules))-removed, len(b.RemoveRules))
+		}})
 	}
 	o.rows(multiRow{head: `INSERT INTO ` + s.t.rules + ` (ptype, v0, v1, v2, v3, v4, v5) VALUES `,
 		row: "(?, ?, ?, '', '', '', '')"}, nil, len(b.AddRules), func(args []any, i int) []any {

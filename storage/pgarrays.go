@@ -31,8 +31,10 @@ import (
 // arrays), and the notification of the last entry. Empty arrays make a
 // part write nothing.
 
-// arrayWriteSQL is the statement, for the Store's tables.
-func (s *Store) arrayWriteSQL() string {
+// arrayWriteSQL is the statement, for the Store's tables; checked, the
+// one that checks its counts itself (oneStatementSQL) and answers only the
+// notifications.
+func (s *Store) arrayWriteSQL(checked bool) string {
 	s.arrayOnce.Do(func() {
 		t := s.t
 		parts := []string{
@@ -72,7 +74,15 @@ func (s *Store) arrayWriteSQL() string {
 		s.arraySQL = `WITH ` + strings.Join(parts, ",\n") + `
 	SELECT (SELECT count(*) FROM upd_p), (SELECT count(*) FROM del_o), (SELECT count(*) FROM del_r),
 		(SELECT count(*) FROM (SELECT pg_notify($57, $58)) n)`
+		s.arrayCheckedSQL = `WITH ` + strings.Join(parts, ",\n") + `
+	SELECT CASE WHEN k.c0 = $59 AND k.c1 = $60 AND k.c2 = $61 THEN k.n
+		ELSE ('` + countsMarker + `' || ' ' || k.c0 || ' ' || k.c1 || ' ' || k.c2)::bigint END
+	FROM (SELECT (SELECT count(*) FROM upd_p) AS c0, (SELECT count(*) FROM del_o) AS c1, (SELECT count(*) FROM del_r) AS c2,
+		(SELECT count(*) FROM (SELECT pg_notify($57, $58)) n) AS n) k`
 	})
+	if checked {
+		return s.arrayCheckedSQL
+	}
 	return s.arraySQL
 }
 
@@ -203,6 +213,22 @@ func nonNil[T any](v []T) []T {
 // writeArrays writes the batches (fitOneStatement) as the entries from pos
 // on, with the notification of the last, in the one statement above.
 func (s *Store) writeArrays(ctx context.Context, tx *wtx, bs []*crmaccess.Batch, pos int64) error {
+	args, checks := s.arrayArgs(ctx, tx, bs, pos)
+	var privacy, deleted, removed, notified int64
+	if err := tx.QueryRowContext(ctx, s.arrayWriteSQL(false), args...).Scan(&privacy, &deleted, &removed, &notified); err != nil {
+		return err
+	}
+	if notified != 1 {
+		return fmt.Errorf("storage: the write's answer counts %d notifications", notified)
+	}
+	return check(checks, []int64{privacy, deleted, removed})
+}
+
+// arrayArgs returns the arguments of the statement writing the batches as
+// the entries from pos on, and the checks of its three counted parts
+// (privacy, deleted opportunities, rules removed); the checked statement
+// takes the three counts they want after them.
+func (s *Store) arrayArgs(ctx context.Context, tx *wtx, bs []*crmaccess.Batch, pos int64) ([]any, []countCheck) {
 	var w arrayWrite
 	for k, b := range bs {
 		w.add(b, pos+int64(k))
@@ -226,22 +252,17 @@ func (s *Store) writeArrays(ctx context.Context, tx *wtx, bs []*crmaccess.Batch,
 		nonNil(w.cBStatus), nonNil(w.cAStatus),
 		s.t.log, strconv.FormatInt(last, 10),
 	}
-	var privacy, deleted, removed, notified int64
-	if err := tx.QueryRowContext(ctx, s.arrayWriteSQL(), args...).Scan(&privacy, &deleted, &removed, &notified); err != nil {
-		return err
+	checks := []countCheck{
+		{int64(len(w.privacy)), func(int64) error {
+			return s.missing(ctx, tx, s.t.opportunities, "opportunity", w.privacy)
+		}},
+		{int64(len(w.deleted)), func(deleted int64) error {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of the opportunities to delete do not exist", int64(len(w.deleted))-deleted)
+		}},
+		{int64(len(w.rmType)), func(removed int64) error {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
+				int64(len(w.rmType))-removed, len(w.rmType))
+		}},
 	}
-	if privacy != int64(len(w.privacy)) {
-		return s.missing(ctx, tx, s.t.opportunities, "opportunity", w.privacy)
-	}
-	if n := int64(len(w.deleted)) - deleted; n != 0 {
-		return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of the opportunities to delete do not exist", n)
-	}
-	if removed != int64(len(w.rmType)) {
-		return crmaccess.Errorf(crmaccess.ECONFLICT, "%d of %d rules to remove are not stored",
-			int64(len(w.rmType))-removed, len(w.rmType))
-	}
-	if notified != 1 {
-		return fmt.Errorf("storage: the write's answer counts %d notifications", notified)
-	}
-	return nil
+	return args, checks
 }

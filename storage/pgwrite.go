@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -15,19 +15,24 @@ import (
 )
 
 // On PostgreSQL through pgx's database/sql driver, Update begins its
-// transaction by hand on a connection of its own, to save a round trip:
+// transaction by hand on a connection of its own, to save round trips:
 // database/sql's BeginTx sends BEGIN alone and waits for its answer before
-// the first statement. Update sends instead, in one simple-protocol
-// message, "SELECT lock_head(k); BEGIN": the SELECT (schema v7's function:
-// the writer lock, then the head) runs in the implicit transaction of the
-// message, which BEGIN turns into a transaction block (PostgreSQL's rule
-// for a BEGIN inside a multi-statement message), so the lock is held until
-// the COMMIT or ROLLBACK that Update sends at the end, as with BeginTx. The
-// statements in between run on the connection as they would in a *sql.Tx.
-// The same message sets plan_cache_mode for the transaction only: the
-// write's statements are prepared once a connection (pgx's statement
-// cache) and take the same plan whatever their arrays hold
-// (pgarrays.go), so planning them at every execution is waste.
+// the first statement. A write takes two round trips:
+//
+//  1. one pipeline (pgx's batch: prepared statements, one Sync) of BEGIN,
+//     SET LOCAL plan_cache_mode, schema v7's function (the writer lock,
+//     then the head) and the reads of the records the write names
+//     (pgahead.go), each statement on a snapshot taken when it starts, so
+//     after the lock was granted;
+//  2. the write's one statement and COMMIT, in one pipeline
+//     (pgcommit.go); a write of another shape runs its statements as it
+//     would in a *sql.Tx, then COMMIT alone.
+//
+// plan_cache_mode is set for the transaction only: the write's statements
+// are prepared once a connection (pgx's statement cache) and take the same
+// plan whatever their arrays hold (pgarrays.go), so planning them at every
+// execution is waste. Any other read a build makes goes to the connection
+// as in a *sql.Tx.
 //
 // A connection never goes back to the pool inside a transaction: after
 // the COMMIT or ROLLBACK, the connection's transaction status (from the
@@ -46,42 +51,110 @@ func withPgConn(conn *sql.Conn, fn func(*pgconn.PgConn) error) error {
 	})
 }
 
-// updateOnConn is UpdateGroup on PostgreSQL over pgx (see above).
+// updateOnConn is UpdateGroup on PostgreSQL over pgx (see above). The
+// message that takes the writer lock reads the records ctx names
+// (pgahead.go); a write of one statement goes with its COMMIT
+// (pgcommit.go).
 func (s *Store) updateOnConn(ctx context.Context, builds []crmaccess.BuildFunc) ([]int64, []error, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, nil, s.translate(ctx, err)
 	}
 	defer conn.Close()
-	var head int64
-	err = withPgConn(conn, func(pc *pgconn.PgConn) error {
-		results, err := pc.Exec(ctx, `SELECT `+s.t.lockHead+`(`+strconv.FormatInt(lockKey(s.t.log), 10)+`); BEGIN; `+
-			`SET LOCAL plan_cache_mode = force_generic_plan`).ReadAll()
-		if err != nil {
-			return err
-		}
-		if len(results) != 3 || len(results[0].Rows) != 1 || len(results[0].Rows[0]) != 1 || pc.TxStatus() != 'T' {
-			return errors.New("storage: the writer lock's answer is not one head inside a transaction")
-		}
-		head, err = strconv.ParseInt(string(results[0].Rows[0][0]), 10, 64)
-		return err
-	})
+	tx := &wtx{q: conn}
+	head, err := s.beginOnConn(ctx, conn, tx)
 	if err != nil {
 		s.endOnConn(ctx, conn, "rollback")
 		return nil, nil, s.translate(ctx, err)
 	}
-	positions, errs, wrote, err := s.buildAndWriteGroup(ctx, &wtx{q: conn}, head, builds)
-	if err != nil || !wrote {
+	positions, errs, batches := s.buildGroup(ctx, tx, head, builds)
+	if len(batches) == 0 {
 		s.endOnConn(ctx, conn, "rollback")
-		if err != nil {
-			return nil, nil, s.translate(ctx, err)
+		return positions, errs, nil
+	}
+	if s.pipelined(batches) {
+		if err := s.writeAndCommit(ctx, conn, tx, batches, head+1); err != nil {
+			return nil, nil, err
 		}
 		return positions, errs, nil
+	}
+	if err := s.writeGroup(ctx, tx, batches, head+1); err != nil {
+		s.endOnConn(ctx, conn, "rollback")
+		return nil, nil, s.translate(ctx, err)
 	}
 	if err := s.endOnConn(ctx, conn, "commit"); err != nil {
 		return nil, nil, commitFailed(ctx, err)
 	}
 	return positions, errs, nil
+}
+
+// beginOnConn begins the transaction on conn, takes the writer lock,
+// reads the head and the records ctx names (into tx), in one round trip
+// (see above); it returns the head. A failure discards the connection:
+// the server then ends the transaction, and the lock with it.
+func (s *Store) beginOnConn(ctx context.Context, conn *sql.Conn, tx *wtx) (int64, error) {
+	reads, ahead := readsOf(ctx)
+	var head int64
+	var failed error
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			failed = errNotPgx
+			return nil
+		}
+		pgc := c.Conn()
+		b := &pgx.Batch{}
+		b.Queue("begin")
+		b.Queue("set local plan_cache_mode = force_generic_plan")
+		b.Queue(`SELECT `+s.t.lockHead+`($1)`, lockKey(s.t.log))
+		if ahead {
+			s.queueReads(b, reads)
+		}
+		br := pgc.SendBatch(ctx, b)
+		failed = func() error {
+			for range 2 {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			heads := 0
+			for rows.Next() {
+				heads++
+				if err := rows.Scan(&head); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			if rows.Close(); rows.Err() != nil {
+				return rows.Err()
+			}
+			if ahead {
+				if tx.ahead, err = readResults(br, reads); err != nil {
+					return err
+				}
+			}
+			if err := br.Close(); err != nil {
+				return err
+			}
+			if heads != 1 || pgc.PgConn().TxStatus() != 'T' {
+				return errors.New("storage: the writer lock's answer is not one head inside a transaction")
+			}
+			return nil
+		}()
+		if failed != nil {
+			br.Close()
+			return driver.ErrBadConn // whatever the pipeline's state
+		}
+		return nil
+	})
+	if failed != nil {
+		return 0, failed
+	}
+	return head, err
 }
 
 // rollbackTimeout bounds a ROLLBACK sent after ctx was cancelled.

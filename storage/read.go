@@ -652,6 +652,9 @@ func distinct[T comparable](ids []T) []T {
 // one query (a write checks its references with it without reading the
 // rows). Errors are EINTERNAL.
 func (r reader) ExistingIDs(ctx context.Context, opportunities, contacts, stages []int64) (opps, cons, stgs []int64, err error) {
+	if opps, cons, stgs, ok := aheadOf(r.q).existing(opportunities, contacts, stages); ok {
+		return opps, cons, stgs, nil // read with the writer lock
+	}
 	lists := [3][]any{distinctArgs(opportunities), distinctArgs(contacts), distinctArgs(stages)}
 	tables := [3]string{r.s.t.opportunities, r.s.t.contacts, r.s.t.stages}
 	var found [3][]int64

@@ -113,6 +113,8 @@ type wtx struct {
 	// jitOff is set once the transaction turned JIT off for its bulk
 	// statements (bulk.go).
 	jitOff bool
+	// ahead is what was read with the writer lock (pgahead.go), or nil.
+	ahead *readAhead
 }
 
 // txQueries is what *sql.Tx and *sql.Conn share.

@@ -66,6 +66,8 @@ type Store struct {
 	pgx       bool
 	arrayOnce sync.Once
 	arraySQL  string
+	// arrayCheckedSQL is the array statement that checks its counts.
+	arrayCheckedSQL string
 }
 
 var _ crmaccess.Store = (*Store)(nil)
