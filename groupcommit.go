@@ -262,7 +262,7 @@ func (s *Service) commitGroup(g GroupUpdater) {
 			return b, nil
 		}
 	}
-	positions, errs, err := g.UpdateGroup(group[0].ctx, builds)
+	positions, errs, err := g.UpdateGroup(groupContext(group), builds)
 	if err != nil {
 		// Nothing was written, or the commit's outcome is unknown: memory
 		// catches up before the next decision, and each write is made
@@ -304,6 +304,21 @@ func (s *Service) commitGroup(g GroupUpdater) {
 		tok, err := s.updateLocked(w.ctx, w.actor, w.build)
 		s.finish(w, tok, err)
 	}
+}
+
+// groupContext is the context a group's transaction runs with: the first
+// write's, naming the records every write of the group reads (Reads), so
+// that a Store may read them all with the writer lock.
+func groupContext(group []*groupedWrite) context.Context {
+	var all Reads
+	for _, w := range group {
+		if r, ok := ReadsOf(w.ctx); ok {
+			all.Opportunities = append(all.Opportunities, r.Opportunities...)
+			all.Contacts = append(all.Contacts, r.Contacts...)
+			all.Stages = append(all.Stages, r.Stages...)
+		}
+	}
+	return WithReads(group[0].ctx, all)
 }
 
 // applyOwnGroup applies the entries a group committed, in order, as
