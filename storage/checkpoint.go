@@ -46,8 +46,14 @@ func registerSQLiteDriver() {
 	})
 }
 
-// checkpointInterval is the shortest time between two checkpoints.
-const checkpointInterval = 50 * time.Millisecond
+// checkpointInterval is the shortest time between two checkpoints. A page
+// written again and again (the last page of the log and change tables and
+// of their indexes, a record changed often) is copied into the database
+// once a checkpoint, whatever the number of commits that wrote it: under
+// 16 concurrent HTTP writers, checkpoints every 50 ms took p99 latency to
+// 9.5–12.6 ms (4 runs), every second to 8.8–9.1 ms (2 runs). The log then
+// holds up to a second of writes.
+const checkpointInterval = time.Second
 
 // checkpointer runs PASSIVE checkpoints on db when written is called.
 type checkpointer struct {
