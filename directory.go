@@ -119,16 +119,43 @@ type dirReader struct {
 	s *Service
 }
 
-// readerFor returns r reading through the directory when s may use it.
+// readerFor returns r reading through the directory when s may use it,
+// with the optional methods r has (existenceReader, ContactScanner).
 func (s *Service) readerFor(r Reader) Reader {
 	if !s.usesDirectory() {
 		return r
 	}
-	if _, ok := r.(*dirReader); ok {
+	if _, ok := r.(directoryReader); ok {
 		return r
 	}
-	return &dirReader{Reader: r, s: s}
+	d := &dirReader{Reader: r, s: s}
+	er, exists := r.(existenceReader)
+	sc, scans := r.(ContactScanner)
+	switch {
+	case exists && scans:
+		return &struct {
+			*dirReader
+			existenceReader
+			ContactScanner
+		}{d, er, sc}
+	case exists:
+		return &struct {
+			*dirReader
+			existenceReader
+		}{d, er}
+	case scans:
+		return &struct {
+			*dirReader
+			ContactScanner
+		}{d, sc}
+	}
+	return d
 }
+
+// directoryReader is what every reader readerFor returns has.
+type directoryReader interface{ readsThroughDirectory() }
+
+func (*dirReader) readsThroughDirectory() {}
 
 func (r *dirReader) Opportunity(ctx context.Context, id int64) (*Opportunity, error) {
 	found, err := r.Opportunities(ctx, []int64{id})
