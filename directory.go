@@ -16,9 +16,8 @@ import (
 // write of access changes a record's access, which the directory does not
 // answer for (memory does: see Contacts and dirReader): memory drops the
 // directory whenever it applies an entry that is not of access, or
-// reloads. So the directory
-// answers as of memory's position, as checks do, and a read with a token
-// sees the state of the token or later.
+// reloads. So the directory answers as of memory's position, as checks
+// do, and a read with a token sees the state of the token or later.
 type directory struct {
 	mu       sync.Mutex
 	gen      uint64 // counts the drops: a read from the store keeps its rows only if none happened meanwhile
