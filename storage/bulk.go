@@ -26,7 +26,7 @@ import (
 //   - rules removed by one DELETE over arrays (unnest), and columns set by
 //     one UPDATE per value over an array of ids (= ANY).
 //
-// Only in the Store's own transactions (Update on pgx): a host's
+// Only in the Store's own transactions (Update and UpdateInParts on pgx): a host's
 // transaction (InTx) may be on another database handle and driver, and
 // keeps the chunked statements.
 //
