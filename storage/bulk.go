@@ -26,9 +26,9 @@ import (
 //   - rules removed by one DELETE over arrays (unnest), and columns set by
 //     one UPDATE per value over an array of ids (= ANY).
 //
-// Only in the Store's own transactions (Update and UpdateInParts on pgx): a host's
-// transaction (InTx) may be on another database handle and driver, and
-// keeps the chunked statements.
+// Only in the Store's own transactions (Update and UpdateInParts on pgx):
+// a host's transaction (InTx) may be on another database handle and
+// driver, and keeps the chunked statements.
 //
 // Every one of them runs inside the write's transaction: a failure aborts
 // it, and Update rolls it back as it does any failed statement. The
