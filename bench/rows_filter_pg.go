@@ -35,18 +35,7 @@ func (h *harness) filterCallPostgres() (*filterResult, error) {
 	}
 	d := &sharedDB{name: databases[1], args: childArgs{Prefix: "bench" + hex.EncodeToString(b) + "_", N: h.cfg.filterReps, M: h.cfg.contacts}}
 	defer d.close()
-	var err error
-	took := timeIt(func() {
-		var in *instance
-		if in, err = openInstance(h.ctx, d.args, -1); err != nil {
-			return
-		}
-		defer in.close()
-		if _, err = in.svc.Import(h.ctx, dataset.Contacts(h.cfg.contacts)); err != nil {
-			return
-		}
-		err = in.db.Exec("ANALYZE").Error
-	})
+	took, err := importPostgres(h, d, dataset.Contacts(h.cfg.contacts))
 	if err != nil {
 		return nil, fmt.Errorf("PostgreSQL contacts data set: %w", err)
 	}

@@ -137,16 +137,7 @@ func (h *harness) importContactsPostgres() (*sharedDB, error) {
 		return nil, err
 	}
 	d := &sharedDB{name: databases[1], args: childArgs{Prefix: "benchc" + hex.EncodeToString(b) + "_"}}
-	in, err := openInstance(h.ctx, d.args, -1)
-	if err != nil {
-		return d, fmt.Errorf("PostgreSQL contacts: %w", err)
-	}
-	defer in.close()
-	fx := dataset.Contacts(h.cfg.contacts)
-	took := timeIt(func() { _, err = in.svc.Import(h.ctx, fx) })
-	if err == nil {
-		err = in.db.Exec("ANALYZE").Error
-	}
+	took, err := importPostgres(h, d, dataset.Contacts(h.cfg.contacts))
 	if err != nil {
 		return d, fmt.Errorf("PostgreSQL contacts: %w", err)
 	}

@@ -294,7 +294,7 @@ func (h *harness) filterCall() error {
 	h.addSide(sideResult{row: "4", what: "… the filter call back to shared (removes those lines)", unit: unitSeconds,
 		on: sideFigures(rs, func(r *filterResult) figure { return val(median(r.Back)) })})
 	if pg != nil {
-		h.note("row 4, PostgreSQL: the contacts data set imported by Service.Import into the database of %s (tables of a prefix of this run, dropped at the end) in %s and ANALYZEd; the same child as on SQLite, medians of %d runs; raw INSERTs with $n placeholders (as large as 65,535 parameters allow, and %s-row statements prepared once), and COPY, each undone untimed before the next; load average %s",
+		h.note("row 4, PostgreSQL: the contacts data set imported by Service.Import into the database of %s (tables of a prefix of this run, dropped at the end) in %s, then VACUUMed, ANALYZEd and checkpointed; the same child as on SQLite, medians of %d runs; raw INSERTs with $n placeholders (as large as 65,535 parameters allow, and %s-row statements prepared once), and COPY, each undone untimed before the next; load average %s",
 			postgresDSNVar, unitSeconds.format(pg.Import), len(pg.Call), group(rawPreparedRows), loadAverage())
 	}
 	return nil

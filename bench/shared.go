@@ -137,7 +137,7 @@ func (h *harness) openShared() error {
 }
 
 // openPostgresCopy imports grant set g into the PostgreSQL database of
-// postgresDSNVar, under table names of a prefix of this run, ANALYZEs it
+// postgresDSNVar, under table names of a prefix of this run, vacuums it
 // and adds it to the shared databases (dropped at the end).
 func (h *harness) openPostgresCopy(g *grantSet) error {
 	b := make([]byte, 4)
@@ -146,27 +146,7 @@ func (h *harness) openPostgresCopy(g *grantSet) error {
 	}
 	d := &sharedDB{name: databases[1], args: childArgs{Prefix: "bench" + hex.EncodeToString(b) + "_", Grants: g.n}, g: g}
 	h.shared = append(h.shared, d) // dropped by close, even if the import fails
-	var err error
-	took := timeIt(func() {
-		var in *instance
-		if in, err = openInstance(h.ctx, d.args, -1); err != nil {
-			return
-		}
-		defer in.close()
-		if _, err = in.svc.Import(h.ctx, g.fx); err != nil {
-			return
-		}
-		// As a server's database would be: vacuumed, statistics
-		// gathered. VACUUM also spares the rows the autovacuum that the
-		// import's million inserted rows would start in the background
-		// (PostgreSQL 13 on), and the CHECKPOINT the writing of the
-		// import's pages: either took CPU from whichever row ran
-		// meanwhile, SQLite's included. CHECKPOINT needs a superuser
-		// (or pg_checkpoint): without it, the rows run as they are.
-		if err = in.db.Exec("VACUUM (ANALYZE)").Error; err == nil {
-			_ = in.db.Exec("CHECKPOINT").Error
-		}
-	})
+	took, err := importPostgres(h, d, g.fx)
 	if err != nil {
 		return fmt.Errorf("PostgreSQL data set: %w", err)
 	}
@@ -179,6 +159,33 @@ func (h *harness) openPostgresCopy(g *grantSet) error {
 	h.logf("PostgreSQL %s: %s grants imported in %s", version, count(g.n), took.Round(time.Millisecond))
 	h.pgVersion, h.pgImport = version, took
 	return nil
+}
+
+// importPostgres imports fx into d's PostgreSQL tables through a Service
+// and returns how long it took, vacuum included.
+func importPostgres(h *harness, d *sharedDB, fx *crmaccess.DataSet) (time.Duration, error) {
+	var err error
+	took := timeIt(func() {
+		var in *instance
+		if in, err = openInstance(h.ctx, d.args, -1); err != nil {
+			return
+		}
+		defer in.close()
+		if _, err = in.svc.Import(h.ctx, fx); err != nil {
+			return
+		}
+		// As a server's database would be: vacuumed, statistics
+		// gathered. VACUUM also spares the rows the autovacuum that the
+		// import's many inserted rows would start in the background
+		// (PostgreSQL 13 on), and the CHECKPOINT the writing of the
+		// import's pages: either took CPU from whichever row ran
+		// meanwhile, SQLite's included. CHECKPOINT needs a superuser
+		// (or pg_checkpoint): without it, the rows run as they are.
+		if err = in.db.Exec("VACUUM (ANALYZE)").Error; err == nil {
+			_ = in.db.Exec("CHECKPOINT").Error
+		}
+	})
+	return took, err
 }
 
 // close drops a PostgreSQL data set's tables.
