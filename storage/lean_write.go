@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/crmaccess/crmaccess"
 )
 
@@ -39,7 +37,13 @@ func (s *Store) UpdateInParts(ctx context.Context, build func(ctx context.Contex
 		// Once the transaction has ended, whatever its outcome.
 		defer s.stmts.prepare(ctx, s.db)
 	}
-	pos, wrote, err := s.writeParts(ctx, s.newWtx(tx, true), build)
+	w := s.newWtx(tx, true)
+	head, err := s.lockHead(ctx, w)
+	if err != nil {
+		_ = tx.Rollback() // the error that matters is err
+		return 0, s.translate(ctx, err)
+	}
+	pos, wrote, err := s.writeParts(ctx, w, head, build)
 	if err != nil || !wrote {
 		_ = tx.Rollback() // the error that matters is err
 		if err != nil {
@@ -57,8 +61,8 @@ func (s *Store) UpdateInParts(ctx context.Context, build func(ctx context.Contex
 }
 
 // updateInPartsOnConn is UpdateInParts on PostgreSQL over pgx: the
-// transaction begun by hand on a connection of its own, as Update's
-// (pgwrite.go), so that a part longer than one statement goes the bulk way
+// transaction begun by hand on a connection of its own by beginOnConn, as
+// Update's (pgwrite.go), so that a part longer than one statement goes the bulk way
 // (bulk.go: COPY for the rows added, arrays for the rules removed); in a
 // *sql.Tx each part went as chunks of multi-row statements, and the rules
 // removed as chunks of row values, which PostgreSQL answered by scanning
@@ -69,20 +73,13 @@ func (s *Store) updateInPartsOnConn(ctx context.Context, build func(ctx context.
 		return 0, s.translate(ctx, err)
 	}
 	defer conn.Close()
-	err = withPgConn(conn, func(pc *pgconn.PgConn) error {
-		if _, err := pc.Exec(ctx, "begin").ReadAll(); err != nil {
-			return err
-		}
-		if pc.TxStatus() != 'T' {
-			return errors.New("storage: BEGIN left no transaction open")
-		}
-		return nil
-	})
+	tx := &wtx{q: conn}
+	head, err := s.beginOnConn(ctx, conn, tx)
 	if err != nil {
 		s.endOnConn(ctx, conn, "rollback")
 		return 0, s.translate(ctx, err)
 	}
-	pos, wrote, err := s.writeParts(ctx, &wtx{q: conn}, build)
+	pos, wrote, err := s.writeParts(ctx, tx, head, build)
 	if err != nil || !wrote {
 		s.endOnConn(ctx, conn, "rollback")
 		if err != nil {
@@ -96,13 +93,10 @@ func (s *Store) updateInPartsOnConn(ctx context.Context, build func(ctx context.
 	return pos, nil
 }
 
-// writeParts is UpdateInParts's transaction up to the commit: the position
-// written, or the head and wrote false when build wrote no part.
-func (s *Store) writeParts(ctx context.Context, tx *wtx, build func(context.Context, crmaccess.Reader, int64, func(*crmaccess.Batch) error) error) (pos int64, wrote bool, err error) {
-	head, err := s.lockHead(ctx, tx)
-	if err != nil {
-		return 0, false, err
-	}
+// writeParts is UpdateInParts's transaction up to the commit, once the
+// writer lock is taken and the log's head read: the position written, or
+// the head and wrote false when build wrote no part.
+func (s *Store) writeParts(ctx context.Context, tx *wtx, head int64, build func(context.Context, crmaccess.Reader, int64, func(*crmaccess.Batch) error) error) (pos int64, wrote bool, err error) {
 	pos = head + 1
 	var first *crmaccess.Batch // the entry's kind and time
 	changes := 0
