@@ -49,7 +49,7 @@
 // write-ahead log when a COMMIT takes it past 1,000 pages (SQLite's
 // auto-checkpoint, which made that COMMIT wait for the copy): the Store
 // checkpoints from a goroutine of its own after writes, PASSIVE (never
-// waiting for, nor blocking, a reader or a writer), at most every 50 ms,
+// waiting for, nor blocking, a reader or a writer), at most once a second,
 // until Close. Durability is unchanged: a committed write is in the log,
 // which SQLite replays on the next open. A database passed to New keeps
 // its own connections' settings.
