@@ -90,3 +90,27 @@ func BenchmarkFindContacts(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScanContacts reads the contacts the filter call's filter
+// matches, 100,000 of 120,000 (the read the call makes before it writes),
+// on SQLite and, with CRMACCESS_POSTGRES_DSN set, PostgreSQL.
+func BenchmarkScanContacts(b *testing.B) {
+	fx := dataset.Contacts(100_000)
+	for _, db := range testportal.Databases() {
+		b.Run(string(db), func(b *testing.B) {
+			st := testportal.New(b, db, &testportal.Options{Data: fx}).Store
+			ctx := context.Background()
+			f := dataset.Filter()
+			for b.Loop() {
+				n := 0
+				err := st.ScanContacts(ctx, &f, func(*crmaccess.Contact) (bool, error) { n++; return true, nil }, func(int, []string) {})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n != 100_000 {
+					b.Fatalf("%d contacts, want 100000", n)
+				}
+			}
+		})
+	}
+}
