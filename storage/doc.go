@@ -14,6 +14,11 @@
 // database loads the same lines. A rule (ptype, v0, v1) is the line
 // (ptype, v0, v1, "", "", "", "").
 //
+// On PostgreSQL the contacts table fills its pages half (fillfactor 50):
+// a bulk change of share types then rewrites each row within its page
+// and adds nothing to the table's indexes. The change records' index by
+// user holds the changes of users only.
+//
 // Lists (accessList, managerList) are rules, not columns: records read back
 // with empty lists. Times are stored as Unix seconds and nanoseconds, exact
 // over Go's whole range, and read back in UTC; the zero time reads back as
