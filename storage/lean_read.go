@@ -66,12 +66,12 @@ func (r reader) scanContacts(ctx context.Context, f *crmaccess.ContactFilter, ke
 			return nil
 		}
 	}
-	where, args := r.contactConditions(f, carrying == nil)
-	query := `SELECT ` + contactColumns + ` FROM ` + r.s.t.contacts + ` c`
+	from, where, args, order := r.contactsFrom(f, carrying == nil)
+	query := `SELECT ` + contactColumns + from
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	query += ` ORDER BY c.id`
+	query += ` ORDER BY ` + order
 	in := newInterner()
 	var kept []int64
 	var c crmaccess.Contact

@@ -48,6 +48,41 @@ func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact,
 	return reader{s, s.reads()}.Contacts(ctx, ids)
 }
 
+// carrying is the query of the ids of the contacts that carry every one of
+// keys (as many distinct matching keys as asked for), ascending, and its
+// arguments.
+func (r reader) carrying(keys []string) (string, []any) {
+	args := make([]any, 0, len(keys)+1)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return `SELECT t.contact_id FROM ` + r.s.t.tags + ` t WHERE t.tag_key IN (` + placeholders(len(keys)) +
+		`) GROUP BY t.contact_id HAVING COUNT(DISTINCT t.tag_key) = ?`, append(args, len(keys))
+}
+
+// contactsFrom is the FROM clause of a query of the contacts f matches,
+// aliased c, the conditions on them (see contactConditions) and the
+// arguments of both, in order. On PostgreSQL, the contacts that carry
+// tags are read by their key, one probe for each id that carries them,
+// whatever the planner believes of the tables: joined to those ids, a
+// contacts table not yet analyzed (a fresh import) made it expect a
+// handful of contacts of the stage and type asked for and compare each of
+// them with every id carrying the tags, 100k × 113k comparisons and
+// minutes for one filter call. A lateral subquery that cannot be
+// flattened (OFFSET 0) leaves it the primary key alone. order is the
+// expression that orders the rows by id (the ids carrying the tags come
+// ordered).
+func (r reader) contactsFrom(f *crmaccess.ContactFilter, withTags bool) (from string, where []string, args []any, order string) {
+	if keys := f.TagKeys(); withTags && len(keys) > 0 && r.s.d.postgres() {
+		carry, carryArgs := r.carrying(keys)
+		where, args = r.contactConditions(f, false)
+		return ` FROM (` + carry + `) m CROSS JOIN LATERAL (SELECT * FROM ` + r.s.t.contacts +
+			` c0 WHERE c0.id = m.contact_id OFFSET 0) c`, where, append(carryArgs, args...), `m.contact_id`
+	}
+	where, args = r.contactConditions(f, withTags)
+	return ` FROM ` + r.s.t.contacts + ` c`, where, args, `c.id`
+}
+
 // FindContacts returns every contact f matches; see reader.FindContacts.
 func (s *Store) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([]crmaccess.Contact, error) {
 	return reader{s, s.reads()}.FindContacts(ctx, f)
@@ -193,14 +228,8 @@ func (r reader) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact,
 // to Go.
 func (r reader) contactConditions(f *crmaccess.ContactFilter, withTags bool) (where []string, args []any) {
 	if keys := f.TagKeys(); withTags && len(keys) > 0 {
-		// The contacts that carry every key: as many distinct matching keys
-		// as asked for.
-		where = append(where, `c.id IN (SELECT t.contact_id FROM `+r.s.t.tags+` t WHERE t.tag_key IN (`+
-			placeholders(len(keys))+`) GROUP BY t.contact_id HAVING COUNT(DISTINCT t.tag_key) = ?)`)
-		for _, k := range keys {
-			args = append(args, k)
-		}
-		args = append(args, len(keys))
+		carry, carryArgs := r.carrying(keys)
+		where, args = append(where, `c.id IN (`+carry+`)`), append(args, carryArgs...)
 	}
 	if id, ok := f.StageID(); ok {
 		where = append(where, `c.contact_stage = ?`)
@@ -253,12 +282,12 @@ func (r reader) FindContacts(ctx context.Context, f *crmaccess.ContactFilter) ([
 			return nil, nil
 		}
 	}
-	where, args := r.contactConditions(f, carrying == nil)
-	query := `SELECT ` + contactColumns + ` FROM ` + r.s.t.contacts + ` c`
+	from, where, args, order := r.contactsFrom(f, carrying == nil)
+	query := `SELECT ` + contactColumns + from
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	query += ` ORDER BY c.id`
+	query += ` ORDER BY ` + order
 	var out []crmaccess.Contact
 	err := queryEach(ctx, r.q, r.s.d.bind(query), args, func(rows *sql.Rows) error {
 		c, err := scanContact(rows)

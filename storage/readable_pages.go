@@ -65,13 +65,13 @@ func (r reader) ReadableContacts(ctx context.Context, f *crmaccess.ContactFilter
 	if len(f.TagKeys()) > maxTagVars {
 		return nil, 0, crmaccess.Errorf(crmaccess.EINVALID, "tags: more than %d", maxTagVars)
 	}
-	where, args := r.contactConditions(f, true)
+	from, where, args, _ := r.contactsFrom(f, true) // page orders by the first column, c.id
 	scope, scopeArgs, err := r.s.allowedSQL(user, crmaccess.KindContact, crmaccess.ActionRead, "c.id")
 	if err != nil {
 		return nil, 0, err
 	}
 	where, args = append(where, scope), append(args, scopeArgs...)
-	from := ` FROM ` + r.s.t.contacts + ` c WHERE ` + strings.Join(where, ` AND `)
+	from += ` WHERE ` + strings.Join(where, ` AND `)
 	var out []crmaccess.Contact
 	total, err := r.page(ctx, from, args, f.Search != "", offset, limit, func(rows *sql.Rows) (string, error) {
 		c, err := scanContact(rows)
