@@ -16,3 +16,14 @@ func ContactsQuery(s *Store, f *crmaccess.ContactFilter) (string, []any) {
 	}
 	return s.d.bind(query + ` ORDER BY ` + order), args
 }
+
+// OpportunitiesQuery is the query FindOpportunities makes for f (f with at
+// most maxTagVars tags), and its arguments.
+func OpportunitiesQuery(s *Store, f *crmaccess.OpportunityFilter) (string, []any) {
+	from, where, args, order, _ := reader{s, s.reads()}.opportunitiesFrom(f)
+	query := `SELECT ` + opportunityColumns + from
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	return s.d.bind(query + ` ORDER BY ` + order), args
+}

@@ -23,12 +23,12 @@ func (r reader) FindOpportunities(ctx context.Context, f *crmaccess.OpportunityF
 	if f == nil {
 		f = &crmaccess.OpportunityFilter{}
 	}
-	where, args, tagsInSQL := r.opportunityConditions(f)
-	query := `SELECT ` + opportunityColumns + ` FROM ` + r.s.t.opportunities + ` o`
+	from, where, args, order, tagsInSQL := r.opportunitiesFrom(f)
+	query := `SELECT ` + opportunityColumns + from
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	query += ` ORDER BY o.id`
+	query += ` ORDER BY ` + order
 	var out []crmaccess.Opportunity
 	err := queryEach(ctx, r.q, r.s.d.bind(query), args, func(rows *sql.Rows) error {
 		o, err := scanOpportunity(rows)
@@ -60,10 +60,34 @@ func (r reader) FindOpportunities(ctx context.Context, f *crmaccess.OpportunityF
 	return out, nil
 }
 
+// opportunitiesFrom is the FROM clause of a query of the opportunities f
+// matches, aliased o, the conditions on them (see opportunityConditions),
+// the arguments of both in order, and the expression that orders the rows
+// by id. On PostgreSQL the opportunities that carry tags are read by their
+// key, as contactsFrom reads contacts, whatever the planner believes of
+// the tables.
+func (r reader) opportunitiesFrom(f *crmaccess.OpportunityFilter) (from string, where []string, args []any, order string, tagsInSQL bool) {
+	keys := f.TagKeys()
+	if len(keys) > 0 && len(keys) <= maxTagVars && r.s.d.postgres() {
+		carry := `SELECT t.opportunity_id FROM ` + r.s.t.opportunityTags + ` t WHERE t.tag_key IN (` +
+			placeholders(len(keys)) + `) GROUP BY t.opportunity_id HAVING COUNT(DISTINCT t.tag_key) = ?`
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		args = append(args, len(keys))
+		where, rest, _ := r.opportunityConditions(f, false)
+		return ` FROM (` + carry + `) m CROSS JOIN LATERAL (SELECT * FROM ` + r.s.t.opportunities +
+			` o0 WHERE o0.id = m.opportunity_id OFFSET 0) o`, where, append(args, rest...), `m.opportunity_id`, true
+	}
+	where, args, tagsInSQL = r.opportunityConditions(f, true)
+	return ` FROM ` + r.s.t.opportunities + ` o`, where, args, `o.id`, tagsInSQL
+}
+
 // opportunityConditions are the SQL conditions of f on opportunities
-// aliased o, and their arguments; the search text, and tags beyond what
-// one statement binds (tagsInSQL false), are left to Go.
-func (r reader) opportunityConditions(f *crmaccess.OpportunityFilter) (where []string, args []any, tagsInSQL bool) {
+// aliased o (the tags' only withTags), and their arguments; the search
+// text, and tags beyond what one statement binds (tagsInSQL false), are
+// left to Go.
+func (r reader) opportunityConditions(f *crmaccess.OpportunityFilter, withTags bool) (where []string, args []any, tagsInSQL bool) {
 	if id, ok := f.ResponsibleID(); ok {
 		where = append(where, `o.responsible = ?`)
 		args = append(args, id)
@@ -78,7 +102,7 @@ func (r reader) opportunityConditions(f *crmaccess.OpportunityFilter) (where []s
 	}
 	keys := f.TagKeys()
 	tagsInSQL = len(keys) <= maxTagVars
-	if len(keys) > 0 && tagsInSQL {
+	if len(keys) > 0 && tagsInSQL && withTags {
 		where = append(where, `o.id IN (SELECT t.opportunity_id FROM `+r.s.t.opportunityTags+` t WHERE t.tag_key IN (`+
 			placeholders(len(keys))+`) GROUP BY t.opportunity_id HAVING COUNT(DISTINCT t.tag_key) = ?)`)
 		for _, k := range keys {

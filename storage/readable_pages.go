@@ -29,7 +29,7 @@ func (s *Store) ReadableContacts(ctx context.Context, f *crmaccess.ContactFilter
 // is 0), with Members and Tags, and how many match in all. Errors:
 // EINVALID (a user that is not a canonical GUID), EINTERNAL.
 func (r reader) ReadableOpportunities(ctx context.Context, f *crmaccess.OpportunityFilter, user string, offset, limit int) ([]crmaccess.Opportunity, int, error) {
-	where, args, tagsInSQL := r.opportunityConditions(f)
+	from, where, args, _, tagsInSQL := r.opportunitiesFrom(f) // page orders by the first column, o.id
 	if !tagsInSQL {
 		return nil, 0, crmaccess.Errorf(crmaccess.EINVALID, "tags: more than %d", maxTagVars)
 	}
@@ -38,7 +38,7 @@ func (r reader) ReadableOpportunities(ctx context.Context, f *crmaccess.Opportun
 		return nil, 0, err
 	}
 	where, args = append(where, scope), append(args, scopeArgs...)
-	from := ` FROM ` + r.s.t.opportunities + ` o WHERE ` + strings.Join(where, ` AND `)
+	from += ` WHERE ` + strings.Join(where, ` AND `)
 	var out []crmaccess.Opportunity
 	total, err := r.page(ctx, from, args, f.Search != "", offset, limit, func(rows *sql.Rows) (string, error) {
 		o, err := scanOpportunity(rows)
