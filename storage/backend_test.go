@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/crmaccess/crmaccess/internal/testdb"
+	"github.com/crmaccess/crmaccess/storage"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -70,4 +71,18 @@ func closeOnCleanup(t testing.TB, db *gorm.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sqlDB.Close() })
+}
+
+// openStore opens a store over a fresh database of b, its tables named by
+// a prefix of their own: the database, the prefix, the options that name
+// the tables (to open the store again) and the store.
+func openStore(t *testing.T, b backend) (*gorm.DB, string, *storage.Options, *storage.Store) {
+	t.Helper()
+	db, prefix := b.open(t)
+	opts := &storage.Options{TablePrefix: prefix, RuleTable: prefix + "casbin_rule"}
+	s, err := storage.New(t.Context(), db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, prefix, opts, s
 }

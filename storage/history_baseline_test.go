@@ -19,16 +19,11 @@ func TestBaselineEntryForRulesTheLogDoesNotExplain(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, prefix := b.open(t)
-			opts := &storage.Options{TablePrefix: prefix, RuleTable: prefix + "casbin_rule"}
-			s, err := storage.New(ctx, db, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, prefix, opts, s := openStore(t, b)
 			explained := crmaccess.AccessState{IsPrivate: true, List: []string{ben}, Creator: ann, Responsible: ann}
 			// Rules without change records, and one record whose change
 			// record explains its rules.
-			_, err = s.Update(ctx, func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error) {
+			_, err := s.Update(ctx, func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error) {
 				return &crmaccess.Batch{Kind: crmaccess.EntryAccess, AddRules: []crmaccess.Rule{
 					{Type: "g", From: "opportunity:1", To: "crm:public"},
 					{Type: "g2", From: "opportunity:1", To: ann},

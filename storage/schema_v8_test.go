@@ -22,13 +22,8 @@ func TestSchemaV8UserIndexAndContactsFillFactor(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, prefix := b.open(t)
-			opts := &storage.Options{TablePrefix: prefix, RuleTable: prefix + "casbin_rule"}
-			s, err := storage.New(ctx, db, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = s.Update(ctx, func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error) {
+			db, prefix, opts, s := openStore(t, b)
+			_, err := s.Update(ctx, func(context.Context, crmaccess.Reader, int64) (*crmaccess.Batch, error) {
 				b := &crmaccess.Batch{Kind: crmaccess.EntryAccess,
 					AddRules: []crmaccess.Rule{{Type: "g4", From: ann, To: "crm:admin"}},
 					Changes:  []crmaccess.Change{{User: ann, After: crmaccess.AccessState{Admin: true}}}}
