@@ -69,24 +69,31 @@ func (r reader) FindOpportunities(ctx context.Context, f *crmaccess.OpportunityF
 func (r reader) opportunitiesFrom(f *crmaccess.OpportunityFilter) (from string, where []string, args []any, order string, tagsInSQL bool) {
 	keys := f.TagKeys()
 	if len(keys) > 0 && len(keys) <= maxTagVars && r.s.d.postgres() {
-		carry := `SELECT t.opportunity_id FROM ` + r.s.t.opportunityTags + ` t WHERE t.tag_key IN (` +
-			placeholders(len(keys)) + `) GROUP BY t.opportunity_id HAVING COUNT(DISTINCT t.tag_key) = ?`
-		for _, k := range keys {
-			args = append(args, k)
-		}
-		args = append(args, len(keys))
-		where, rest, _ := r.opportunityConditions(f, false)
+		carry, carryArgs := r.opportunitiesCarrying(keys)
+		where, args, _ = r.opportunityConditions(f, false)
 		return ` FROM (` + carry + `) m CROSS JOIN LATERAL (SELECT * FROM ` + r.s.t.opportunities +
-			` o0 WHERE o0.id = m.opportunity_id OFFSET 0) o`, where, append(args, rest...), `m.opportunity_id`, true
+			` o0 WHERE o0.id = m.opportunity_id OFFSET 0) o`, where, append(carryArgs, args...), `m.opportunity_id`, true
 	}
 	where, args, tagsInSQL = r.opportunityConditions(f, true)
 	return ` FROM ` + r.s.t.opportunities + ` o`, where, args, `o.id`, tagsInSQL
 }
 
+// opportunitiesCarrying is the query of the ids of the opportunities that
+// carry every one of keys, ascending, and its arguments (as carrying is
+// for contacts).
+func (r reader) opportunitiesCarrying(keys []string) (string, []any) {
+	args := make([]any, 0, len(keys)+1)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return `SELECT t.opportunity_id FROM ` + r.s.t.opportunityTags + ` t WHERE t.tag_key IN (` + placeholders(len(keys)) +
+		`) GROUP BY t.opportunity_id HAVING COUNT(DISTINCT t.tag_key) = ?`, append(args, len(keys))
+}
+
 // opportunityConditions are the SQL conditions of f on opportunities
-// aliased o (the tags' only withTags), and their arguments; the search
-// text, and tags beyond what one statement binds (tagsInSQL false), are
-// left to Go.
+// aliased o (the tags' condition only when withTags), and their
+// arguments; the search text, and tags beyond what one statement binds
+// (tagsInSQL false), are left to Go.
 func (r reader) opportunityConditions(f *crmaccess.OpportunityFilter, withTags bool) (where []string, args []any, tagsInSQL bool) {
 	if id, ok := f.ResponsibleID(); ok {
 		where = append(where, `o.responsible = ?`)
@@ -103,12 +110,8 @@ func (r reader) opportunityConditions(f *crmaccess.OpportunityFilter, withTags b
 	keys := f.TagKeys()
 	tagsInSQL = len(keys) <= maxTagVars
 	if len(keys) > 0 && tagsInSQL && withTags {
-		where = append(where, `o.id IN (SELECT t.opportunity_id FROM `+r.s.t.opportunityTags+` t WHERE t.tag_key IN (`+
-			placeholders(len(keys))+`) GROUP BY t.opportunity_id HAVING COUNT(DISTINCT t.tag_key) = ?)`)
-		for _, k := range keys {
-			args = append(args, k)
-		}
-		args = append(args, len(keys))
+		carry, carryArgs := r.opportunitiesCarrying(keys)
+		where, args = append(where, `o.id IN (`+carry+`)`), append(args, carryArgs...)
 	}
 	if id, ok := f.ContactID(); ok {
 		if f.ContactAlsoIsParticipant {
