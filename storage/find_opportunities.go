@@ -69,25 +69,12 @@ func (r reader) FindOpportunities(ctx context.Context, f *crmaccess.OpportunityF
 func (r reader) opportunitiesFrom(f *crmaccess.OpportunityFilter) (from string, where []string, args []any, order string, tagsInSQL bool) {
 	keys := f.TagKeys()
 	if len(keys) > 0 && len(keys) <= maxTagVars && r.s.d.postgres() {
-		carry, carryArgs := r.opportunitiesCarrying(keys)
+		carry, carryArgs := idsCarrying(r.s.t.opportunityTags, "opportunity_id", keys)
 		where, args, _ = r.opportunityConditions(f, false)
-		return ` FROM (` + carry + `) m CROSS JOIN LATERAL (SELECT * FROM ` + r.s.t.opportunities +
-			` o0 WHERE o0.id = m.opportunity_id OFFSET 0) o`, where, append(carryArgs, args...), `m.opportunity_id`, true
+		return byKeyFrom(carry, r.s.t.opportunities, "o"), where, append(carryArgs, args...), `m.id`, true
 	}
 	where, args, tagsInSQL = r.opportunityConditions(f, true)
 	return ` FROM ` + r.s.t.opportunities + ` o`, where, args, `o.id`, tagsInSQL
-}
-
-// opportunitiesCarrying is the query of the ids of the opportunities that
-// carry every one of keys, ascending, and its arguments (as carrying is
-// for contacts).
-func (r reader) opportunitiesCarrying(keys []string) (string, []any) {
-	args := make([]any, 0, len(keys)+1)
-	for _, k := range keys {
-		args = append(args, k)
-	}
-	return `SELECT t.opportunity_id FROM ` + r.s.t.opportunityTags + ` t WHERE t.tag_key IN (` + placeholders(len(keys)) +
-		`) GROUP BY t.opportunity_id HAVING COUNT(DISTINCT t.tag_key) = ?`, append(args, len(keys))
 }
 
 // opportunityConditions are the SQL conditions of f on opportunities
@@ -110,7 +97,7 @@ func (r reader) opportunityConditions(f *crmaccess.OpportunityFilter, withTags b
 	keys := f.TagKeys()
 	tagsInSQL = len(keys) <= maxTagVars
 	if len(keys) > 0 && tagsInSQL && withTags {
-		carry, carryArgs := r.opportunitiesCarrying(keys)
+		carry, carryArgs := idsCarrying(r.s.t.opportunityTags, "opportunity_id", keys)
 		where, args = append(where, `o.id IN (`+carry+`)`), append(args, carryArgs...)
 	}
 	if id, ok := f.ContactID(); ok {

@@ -48,16 +48,25 @@ func (s *Store) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact,
 	return reader{s, s.reads()}.Contacts(ctx, ids)
 }
 
-// carrying is the query of the ids of the contacts that carry every one of
-// keys (as many distinct matching keys as asked for), ascending, and its
-// arguments.
-func (r reader) carrying(keys []string) (string, []any) {
+// idsCarrying is the query of the ids (named id) of the records that carry
+// every one of keys, as many distinct matching keys as asked for, in
+// ascending order, and its arguments: tags is the table of the records'
+// tags, idColumn its column of their ids.
+func idsCarrying(tags, idColumn string, keys []string) (string, []any) {
 	args := make([]any, 0, len(keys)+1)
 	for _, k := range keys {
 		args = append(args, k)
 	}
-	return `SELECT t.contact_id FROM ` + r.s.t.tags + ` t WHERE t.tag_key IN (` + placeholders(len(keys)) +
-		`) GROUP BY t.contact_id HAVING COUNT(DISTINCT t.tag_key) = ?`, append(args, len(keys))
+	return `SELECT t.` + idColumn + ` AS id FROM ` + tags + ` t WHERE t.tag_key IN (` + placeholders(len(keys)) +
+		`) GROUP BY t.` + idColumn + ` HAVING COUNT(DISTINCT t.tag_key) = ?`, append(args, len(keys))
+}
+
+// byKeyFrom is a FROM clause of the records of table whose ids the query
+// carry returns, aliased alias, read by their key (on PostgreSQL, see
+// contactsFrom); they come in the order of m.id.
+func byKeyFrom(carry, table, alias string) string {
+	return ` FROM (` + carry + `) m CROSS JOIN LATERAL (SELECT * FROM ` + table +
+		` r0 WHERE r0.id = m.id OFFSET 0) ` + alias
 }
 
 // contactsFrom is the FROM clause of a query of the contacts f matches,
@@ -74,10 +83,9 @@ func (r reader) carrying(keys []string) (string, []any) {
 // ordered).
 func (r reader) contactsFrom(f *crmaccess.ContactFilter, withTags bool) (from string, where []string, args []any, order string) {
 	if keys := f.TagKeys(); withTags && len(keys) > 0 && r.s.d.postgres() {
-		carry, carryArgs := r.carrying(keys)
+		carry, carryArgs := idsCarrying(r.s.t.tags, "contact_id", keys)
 		where, args = r.contactConditions(f, false)
-		return ` FROM (` + carry + `) m CROSS JOIN LATERAL (SELECT * FROM ` + r.s.t.contacts +
-			` c0 WHERE c0.id = m.contact_id OFFSET 0) c`, where, append(carryArgs, args...), `m.contact_id`
+		return byKeyFrom(carry, r.s.t.contacts, "c"), where, append(carryArgs, args...), `m.id`
 	}
 	where, args = r.contactConditions(f, withTags)
 	return ` FROM ` + r.s.t.contacts + ` c`, where, args, `c.id`
@@ -228,7 +236,7 @@ func (r reader) Contacts(ctx context.Context, ids []int64) ([]crmaccess.Contact,
 // to Go.
 func (r reader) contactConditions(f *crmaccess.ContactFilter, withTags bool) (where []string, args []any) {
 	if keys := f.TagKeys(); withTags && len(keys) > 0 {
-		carry, carryArgs := r.carrying(keys)
+		carry, carryArgs := idsCarrying(r.s.t.tags, "contact_id", keys)
 		where, args = append(where, `c.id IN (`+carry+`)`), append(args, carryArgs...)
 	}
 	if id, ok := f.StageID(); ok {
