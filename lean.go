@@ -12,8 +12,8 @@ import (
 // records, 400k rules), and its rules while memory applies them. Three
 // optional capabilities spare them: a Reader that streams contacts
 // (ContactScanner), a Store that writes a batch in parts (PartStore), an
-// Authorizer that applies rules in parts (PartApplier). Without them the
-// same write is made as one batch and one Apply.
+// Authorizer that takes rules in parts (PartStager, or PartApplier).
+// Without them the same write is made as one batch and one Apply.
 
 // ContactScanner is an optional capability of a Reader (and of the Store
 // whose reads it makes): FindContacts for a caller that keeps what it
@@ -63,6 +63,27 @@ type PartApplier interface {
 	ApplyParts(removes, adds int, parts func(apply func(remove, add []Rule) error) error) error
 }
 
+// PartStager is an optional capability of an Authorizer, preferred to
+// PartApplier: it takes a write's rules part by part as they are written,
+// in a compact form of its own, and applies them once the write has
+// committed. Memory then applies the very rules written, without deriving
+// them again from the parts, and does not hold them as Rules meanwhile.
+type PartStager interface {
+	// StageParts returns an empty stage, for one write. Staging changes
+	// nothing a check sees; a stage never applied is simply dropped.
+	StageParts() RuleStage
+}
+
+// RuleStage holds the rules of one write, as PartStager hands it out.
+type RuleStage interface {
+	// Add takes one part's rules to remove and to add. A rule the
+	// Authorizer does not know fails it, and Apply then fails too.
+	Add(remove, add []Rule) error
+	// Apply removes then adds the rules of every part, in order, all
+	// visible to checks at once. It is called at most once.
+	Apply() error
+}
+
 // writePartSize is how many records a part of a write is about: its
 // change records and rules are garbage once written, and each part costs
 // its statements (a multiple of the stores' 1,000-row statements, so that
@@ -79,12 +100,14 @@ var writePartSize, applyPartSize = 8000, 1000
 // record, so that the parts' rule diffs, each derived from memory as it
 // was before the write, add up to the diff of the whole.
 //
-// On a PartStore each part is written as it comes and dropped; once the
-// write has committed, parts runs again, memory still at the state it
-// decided on, to derive the rules memory applies: the write never holds
-// all its change records, nor its rules until the commit. On another
-// store, or on a view of a host's transaction, the parts are gathered into
-// one batch for update.
+// On a PartStore each part is written as it comes and dropped: the write
+// never holds all its change records. Its rules are handed to the
+// Authorizer's stage (PartStager) as each part is written, parsed in a
+// goroutine of their own while the store writes, and applied once the
+// write has committed. Without a stage, parts runs again once committed,
+// memory still at the state it decided on, to derive the rules memory
+// applies. On another store, or on a view of a host's transaction, the
+// parts are gathered into one batch for update.
 func (s *Service) updateInParts(ctx context.Context, actor string, decide func(ctx context.Context, tx Reader) error,
 	parts func(size int, emit func(*Batch) error) error) (Token, error) {
 	ps, ok := s.store.(PartStore)
@@ -116,9 +139,15 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 	for attempt := 1; ; attempt++ {
 		var removed, added int // the rules written: memory's diff must count as many
 		var refused error
+		var stage RuleStage // the rules written, when the Authorizer stages them
 		wrote := false
 		pos, err := ps.UpdateInParts(ctx, func(ctx context.Context, tx Reader, head int64, write func(*Batch) error) error {
-			removed, added, wrote = 0, 0, false
+			removed, added, wrote, stage = 0, 0, false, nil
+			var staging *stager
+			if st, ok := s.auth.(PartStager); ok {
+				staging = startStage(st.StageParts())
+				defer func() { stage = staging.finish() }()
+			}
 			if err := s.catchUpTo(ctx, tx, head); err != nil {
 				return err
 			}
@@ -147,12 +176,18 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 				removed, added = removed+len(p.RemoveRules), added+len(p.AddRules)
 				s.ownPending.Store(head + 1)
 				wrote = true
-				return write(p)
+				if err := write(p); err != nil {
+					return err
+				}
+				if staging != nil { // parsed while the next part is built and written
+					staging.add(p.RemoveRules, p.AddRules)
+				}
+				return nil
 			})
 		})
 		if err == nil {
 			if wrote {
-				s.applyOwnParts(pos, removed, added, parts)
+				s.applyOwnParts(pos, removed, added, stage, parts)
 			}
 			s.ownPending.Store(0)
 			return positionToken(pos), nil
@@ -169,18 +204,63 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 	}
 }
 
+// stager hands the parts of a write to a RuleStage in a goroutine of its
+// own, which parses each part's rules while the store writes it.
+type stager struct {
+	stage RuleStage
+	parts chan [2][]Rule
+	done  chan struct{}
+	err   error // Add's first, by the goroutine, read once done is closed
+}
+
+func startStage(st RuleStage) *stager {
+	g := &stager{stage: st, parts: make(chan [2][]Rule, 1), done: make(chan struct{})}
+	go func() {
+		defer close(g.done)
+		for p := range g.parts {
+			if g.err == nil {
+				g.err = st.Add(p[0], p[1])
+			}
+		}
+	}()
+	return g
+}
+
+// add hands over one part's rules, which the caller no longer changes.
+func (g *stager) add(remove, add []Rule) { g.parts <- [2][]Rule{remove, add} }
+
+// finish waits until every part handed over is staged and returns the
+// stage; when a part failed, a stage whose Apply fails (memory is then
+// marked stale and catches up from the log, as after any failed apply).
+func (g *stager) finish() RuleStage {
+	close(g.parts)
+	<-g.done
+	if g.err != nil {
+		return failedStage{g.err}
+	}
+	return g.stage
+}
+
+type failedStage struct{ err error }
+
+func (f failedStage) Add([]Rule, []Rule) error { return f.err }
+func (f failedStage) Apply() error             { return f.err }
+
 // applyOwnParts is applyOwn for a write made in parts: with memory still
-// at the state before pos, it derives the rules of the parts again (the
+// at the state before pos, it applies the rules stage holds, those
+// written; without a stage, it derives the rules of the parts again (the
 // same count as written, or memory is marked stale and catches up from
 // the log instead) and applies them all at once.
-func (s *Service) applyOwnParts(pos int64, removed, added int, parts func(size int, emit func(*Batch) error) error) {
+func (s *Service) applyOwnParts(pos int64, removed, added int, stage RuleStage, parts func(size int, emit func(*Batch) error) error) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	switch at := s.applied.Load(); {
 	case at >= pos: // the log got there first
 	case at == pos-1:
 		var err error
-		if pa, ok := s.auth.(PartApplier); ok {
+		if stage != nil {
+			err = stage.Apply()
+		} else if pa, ok := s.auth.(PartApplier); ok {
 			err = pa.ApplyParts(removed, added, func(apply func(remove, add []Rule) error) error {
 				return rederive(s.auth, removed, added, parts, apply)
 			})

@@ -119,20 +119,23 @@ type entry struct {
 }
 
 // parse checks a rule against the model and converts it.
-func (x *index) parse(r crmaccess.Rule) (entry, error) {
+func (x *index) parse(r crmaccess.Rule) (entry, error) { return parseRule(r, x.intern) }
+
+// parseRule is parse with the user ids handed out by intern.
+func parseRule(r crmaccess.Rule, intern func(name string) uint32) (entry, error) {
 	if err := checkRule(r); err != nil {
 		return entry{}, err
 	}
 	switch {
 	case r.Type == typeAdmin:
-		return entry{role: roleBitAdmin, link: link{user: x.intern(r.From)}}, nil
+		return entry{role: roleBitAdmin, link: link{user: intern(r.From)}}, nil
 	case r.Type == typeStatus && r.To == statusActive:
-		return entry{role: roleBitActive, link: link{user: x.intern(r.From)}}, nil
+		return entry{role: roleBitActive, link: link{user: intern(r.From)}}, nil
 	case r.Type == typeStatus:
-		return entry{role: roleBitInactive, link: link{user: x.intern(r.From)}}, nil
+		return entry{role: roleBitInactive, link: link{user: intern(r.From)}}, nil
 	}
 	ref, _ := parseObject(r.From)
-	e := entry{key: keyOf(ref), link: link{user: x.intern(r.To)}}
+	e := entry{key: keyOf(ref), link: link{user: intern(r.To)}}
 	switch r.Type {
 	case typeCreator:
 		e.link.typ = linkCreator

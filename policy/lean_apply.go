@@ -1,6 +1,10 @@
 package policy
 
-import "github.com/crmaccess/crmaccess"
+import (
+	"errors"
+
+	"github.com/crmaccess/crmaccess"
+)
 
 var _ crmaccess.PartApplier = (*Engine)(nil)
 
@@ -82,3 +86,86 @@ func (g *Engine) applyPacked(x *index, rm, ad []packedLine) {
 }
 
 func (l packedLine) userID() uint32 { return l.user }
+
+var _ crmaccess.PartStager = (*Engine)(nil)
+
+// StageParts returns an empty stage of a write's rules (see
+// crmaccess.PartStager).
+func (g *Engine) StageParts() crmaccess.RuleStage {
+	return &stage{g: g, ids: map[string]uint32{}}
+}
+
+// stage holds a write's rules as packed lines whose users are numbered by
+// the stage itself, not by the index: nothing of the engine changes, and
+// nothing need be undone, until Apply, which numbers the stage's few
+// distinct users in the index and applies the lines under the engine's
+// writer lock, as ApplyParts does.
+type stage struct {
+	g      *Engine
+	names  []string          // the stage's users, by their number in it
+	ids    map[string]uint32 // and their numbers
+	rm, ad []packedLine
+	err    error // the first error of Add: Apply returns it
+}
+
+func (st *stage) number(name string) uint32 {
+	if id, ok := st.ids[name]; ok {
+		return id
+	}
+	id := uint32(len(st.names))
+	st.names = append(st.names, name)
+	st.ids[name] = id
+	return id
+}
+
+// Add parses one part's rules.
+func (st *stage) Add(remove, add []crmaccess.Rule) error {
+	if st.err != nil {
+		return st.err
+	}
+	for _, r := range remove {
+		e, err := parseRule(r, st.number)
+		if err != nil {
+			st.err = err
+			return err
+		}
+		st.rm = append(st.rm, packLine(e))
+	}
+	for _, r := range add {
+		e, err := parseRule(r, st.number)
+		if err != nil {
+			st.err = err
+			return err
+		}
+		st.ad = append(st.ad, packLine(e))
+	}
+	return nil
+}
+
+// Apply removes then adds every part's rules, all visible at once.
+func (st *stage) Apply() error {
+	if st.err != nil {
+		return st.err
+	}
+	g := st.g
+	g.writeMu.Lock()
+	defer g.writeMu.Unlock()
+	x := g.x.Load()
+	users := make([]uint32, len(st.names))
+	for i, name := range st.names {
+		users[i] = x.intern(name)
+	}
+	for _, lines := range [][]packedLine{st.rm, st.ad} {
+		for i := range lines {
+			lines[i].user = users[lines[i].user]
+		}
+	}
+	g.applyPacked(x, st.rm, st.ad)
+	release(x, st.rm)
+	release(x, st.ad)
+	st.rm, st.ad, st.err = nil, nil, errStageApplied
+	g.resetCasbin()
+	return nil
+}
+
+var errStageApplied = errors.New("policy: a stage is applied once")
