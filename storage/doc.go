@@ -42,7 +42,10 @@
 // statement goes as COPY (rules added, change records) or as one
 // statement over arrays (rules removed, privacy and share updates: see
 // bulk.go). On SQLite, the change records of a filter call bind the
-// columns they share once a statement (bulk_sqlite.go).
+// columns they share once a statement (bulk_sqlite.go). A host whose pgx
+// connections use the simple query protocol (no prepared statements, as
+// behind a transaction pooler) goes the same ways: pgx then sends a
+// pipeline as one query of several statements.
 //
 // UpdateGroup (crmaccess.GroupUpdater) writes several writes of one
 // instance in one transaction, each its own log entry; over pgx their
