@@ -102,9 +102,9 @@ var writePartSize, applyPartSize = 8000, 1000
 //
 // On a PartStore each part is written as it comes and dropped: the write
 // never holds all its change records. Its rules are handed to the
-// Authorizer's stage (PartStager) as each part is written, parsed in a
-// goroutine of their own while the store writes, and applied once the
-// write has committed. Without a stage, parts runs again once committed,
+// Authorizer's stage (PartStager) once each part is written, parsed in a
+// goroutine of their own while the next part is built and written, and
+// applied once the write has committed. Without a stage, parts runs again once committed,
 // memory still at the state it decided on, to derive the rules memory
 // applies. On another store, or on a view of a host's transaction, the
 // parts are gathered into one batch for update.
@@ -205,7 +205,8 @@ func (s *Service) updateInParts(ctx context.Context, actor string, decide func(c
 }
 
 // stager hands the parts of a write to a RuleStage in a goroutine of its
-// own, which parses each part's rules while the store writes it.
+// own, which parses each part's rules while the next part is built and
+// written.
 type stager struct {
 	stage RuleStage
 	parts chan [2][]Rule
