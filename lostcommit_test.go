@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
 	"github.com/crmaccess/crmaccess"
@@ -240,12 +238,7 @@ func TestLostCommitAnswer(t *testing.T) {
 	proxy := newCommitDropper(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
 	// The proxy reads the protocol: no TLS, and no fallback around it.
 	cfg.Host, cfg.Port, cfg.TLSConfig, cfg.Fallbacks = "127.0.0.1", proxy.port(), nil, nil
-	sqlDB := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { sqlDB.Close() })
-	proxied, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), quietGorm())
-	if err != nil {
-		t.Fatal(err)
-	}
+	proxied := gormOver(t, cfg)
 	writer := serviceWith(t, place.OpenOn(t, proxied), &crmaccess.Options{PollInterval: -1})
 
 	for _, tc := range []struct {

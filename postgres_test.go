@@ -3,6 +3,9 @@ package crmaccess_test
 import (
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
 	"github.com/crmaccess/crmaccess/internal/testdb"
@@ -46,4 +49,17 @@ func postgresTables(t testing.TB, db *gorm.DB) *storage.Options {
 // postgresOptions are the store options of the tables of prefix.
 func postgresOptions(prefix string) *storage.Options {
 	return &storage.Options{TablePrefix: prefix, RuleTable: prefix + storage.DefaultRuleTable}
+}
+
+// gormOver connects GORM through pgx with cfg (a test's own settings: a
+// proxy, the simple protocol); the connections close when the test ends.
+func gormOver(t testing.TB, cfg *pgx.ConnConfig) *gorm.DB {
+	t.Helper()
+	sqlDB := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { sqlDB.Close() })
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), quietGorm())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

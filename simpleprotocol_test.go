@@ -6,9 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
 
 	"github.com/crmaccess/crmaccess"
 	"github.com/crmaccess/crmaccess/internal/testportal"
@@ -30,12 +27,7 @@ func TestSimpleProtocolHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	sqlDB := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { sqlDB.Close() })
-	simple, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), quietGorm())
-	if err != nil {
-		t.Fatal(err)
-	}
+	simple := gormOver(t, cfg)
 	place := testportal.NewStore(t, testportal.PostgreSQL)
 	a := serviceOver(t, place.OpenOn(t, simple))
 	fx := portalFixture(t)
