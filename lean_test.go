@@ -18,11 +18,13 @@ import (
 )
 
 // A bulk change of contacts' access reads its contacts through the store's
-// ContactScanner, writes its batch in parts (PartStore) and applies the
-// rules to memory part by part (PartApplier). wholeBatchStore and
+// ContactScanner, writes its batch in parts (PartStore) and stages the
+// rules for memory as it writes them (PartStager). wholeBatchStore and
 // wholeApplyAuth hide those capabilities: the service then reads every
 // contact with FindContacts, writes one batch with Update and applies one
-// Apply, the plain path every other store gets.
+// Apply, the plain path every other store gets. partApplyAuth keeps only
+// PartApplier: the parts are written, and memory derives their rules again
+// once the write has committed.
 
 type wholeBatchStore struct{ crmaccess.Store }
 
@@ -36,27 +38,46 @@ type plainReader struct{ crmaccess.Reader }
 
 type wholeApplyAuth struct{ crmaccess.Authorizer }
 
-// leanPair is the same data set in two stores: one written through the
-// lean path, one through the plain path.
+type partApplyAuth struct {
+	crmaccess.Authorizer
+	parts crmaccess.PartApplier
+}
+
+func (a partApplyAuth) ApplyParts(removes, adds int, parts func(apply func(remove, add []crmaccess.Rule) error) error) error {
+	return a.parts.ApplyParts(removes, adds, parts)
+}
+
+// leanPair is the same data set in three stores: one written through the
+// lean path, one through the plain path, one through the lean path whose
+// memory derives the rules again (partApplyAuth).
 type leanPair struct {
-	lean, plain     *crmaccess.Service
-	leanSt, plainSt *storage.Store
+	lean, plain, derived       *crmaccess.Service
+	leanSt, plainSt, derivedSt *storage.Store
 }
 
 func newLeanPair(t *testing.T, db database, fx *crmaccess.DataSet) *leanPair {
 	t.Helper()
 	ctx := t.Context()
-	p := &leanPair{leanSt: testportal.NewStore(t, db).Open(t), plainSt: testportal.NewStore(t, db).Open(t)}
+	p := &leanPair{leanSt: testportal.NewStore(t, db).Open(t), plainSt: testportal.NewStore(t, db).Open(t),
+		derivedSt: testportal.NewStore(t, db).Open(t)}
 	p.lean = serviceOver(t, p.leanSt)
-	eng, err := policy.New()
-	if err != nil {
-		t.Fatal(err)
+	engines := [2]*policy.Engine{}
+	for i := range engines {
+		var err error
+		if engines[i], err = policy.New(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if p.plain, err = crmaccess.NewService(ctx, wholeBatchStore{p.plainSt}, wholeApplyAuth{eng}, testOptions()); err != nil {
+	var err error
+	if p.plain, err = crmaccess.NewService(ctx, wholeBatchStore{p.plainSt}, wholeApplyAuth{engines[0]}, testOptions()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.plain.Close() })
-	for _, s := range []*crmaccess.Service{p.lean, p.plain} {
+	if p.derived, err = crmaccess.NewService(ctx, p.derivedSt, partApplyAuth{engines[1], engines[1]}, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.derived.Close() })
+	for _, s := range []*crmaccess.Service{p.lean, p.plain, p.derived} {
 		if _, err := s.Import(ctx, fx); err != nil {
 			t.Fatalf("Import: %v", err)
 		}
@@ -68,12 +89,17 @@ func newLeanPair(t *testing.T, db database, fx *crmaccess.DataSet) *leanPair {
 func (p *leanPair) same(t *testing.T, what string, call func(*crmaccess.Service) (*crmaccess.ContactsAccessResult, error)) *crmaccess.ContactsAccessResult {
 	t.Helper()
 	lean, lerr := call(p.lean)
-	plain, perr := call(p.plain)
-	if crmaccess.ErrorCode(lerr) != crmaccess.ErrorCode(perr) {
-		t.Fatalf("%s: error %v on the lean path, %v on the plain one", what, lerr, perr)
-	}
-	if !reflect.DeepEqual(lean, plain) {
-		t.Fatalf("%s: the answers differ:\nlean  %s\nplain %s", what, brief(lean), brief(plain))
+	for _, other := range []struct {
+		name string
+		s    *crmaccess.Service
+	}{{"plain", p.plain}, {"derived", p.derived}} {
+		got, err := call(other.s)
+		if crmaccess.ErrorCode(lerr) != crmaccess.ErrorCode(err) {
+			t.Fatalf("%s: error %v on the lean path, %v on the %s one", what, lerr, err, other.name)
+		}
+		if !reflect.DeepEqual(lean, got) {
+			t.Fatalf("%s: the answers differ:\nlean  %s\n%-5s %s", what, brief(lean), other.name, brief(got))
+		}
 	}
 	return lean
 }
@@ -156,17 +182,22 @@ func testLeanContactsAccessDecidesAndWritesAsTheWholeBatch(t *testing.T, db data
 	for i := range ids {
 		ids[i] = int64(i + 1)
 	}
+	if l, d := rulesOf(t, p.leanSt), rulesOf(t, p.derivedSt); !slices.Equal(l, d) {
+		t.Errorf("the stored rules differ: %d on the lean path, %d on the derived one", len(l), len(d))
+	}
 	for _, u := range []string{admin, manager, dataset.UserID(11), dataset.UserID(500)} {
 		l, err := p.lean.Contacts(ctx, u, ids)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pl, err := p.plain.Contacts(ctx, u, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(l, pl) {
-			t.Errorf("user %s reads different contacts from the two memories", u)
+		for _, other := range []*crmaccess.Service{p.plain, p.derived} {
+			o, err := other.Contacts(ctx, u, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(l, o) {
+				t.Errorf("user %s reads different contacts from the memories", u)
+			}
 		}
 	}
 	// Memory as the stored rules make it: a fresh service over each store
