@@ -18,8 +18,7 @@ import (
 // SQLite and, with CRMACCESS_POSTGRES_DSN set, on PostgreSQL.
 func BenchmarkRemoveUser(b *testing.B) {
 	fx := dataset.Grants(1_000_000)
-	const user = "be4d0000-0000-4000-8000-000000000000"
-	grant := listedOn(fx, user, 10_000)
+	grant := listedOn(fx, listedUser, 10_000)
 	for _, db := range testportal.Databases() {
 		b.Run(string(db), func(b *testing.B) {
 			svc := lifecycleBenchService(b, db, fx)
@@ -31,13 +30,16 @@ func BenchmarkRemoveUser(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if _, err := svc.RemoveUser(ctx, actor, user); err != nil {
+				if _, err := svc.RemoveUser(ctx, actor, listedUser); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
 }
+
+// listedUser is the user the RemoveUser benchmarks put on 10,000 lists.
+const listedUser = "be4d0000-0000-4000-8000-000000000000"
 
 // listedOn is the data set that puts user on the accessLists of n private
 // opportunities of fx spread over it (the bench harness's listedFixture).
@@ -110,8 +112,7 @@ func BenchmarkFilterCall(b *testing.B) {
 // record with the indexes of its history queries, SPEC §9 and §11).
 func BenchmarkRemoveUserFloor(b *testing.B) {
 	fx := dataset.Grants(1_000_000)
-	const user = "be4d0000-0000-4000-8000-000000000000"
-	grant := listedOn(fx, user, 10_000)
+	grant := listedOn(fx, listedUser, 10_000)
 	for _, db := range testportal.Databases() {
 		b.Run(string(db), func(b *testing.B) {
 			ctx := context.Background()
@@ -134,7 +135,7 @@ func BenchmarkRemoveUserFloor(b *testing.B) {
 					b.Fatalf("%.70s: %v", q, err)
 				}
 			}
-			exec(`CREATE TABLE floor_objs AS SELECT v0 AS obj FROM ` + rules + ` WHERE ptype = 'g' AND v1 = '` + user + `'`)
+			exec(`CREATE TABLE floor_objs AS SELECT v0 AS obj FROM ` + rules + ` WHERE ptype = 'g' AND v1 = '` + listedUser + `'`)
 			b.Cleanup(func() { sqlDB.Exec(`DROP TABLE floor_objs`) })
 			exec(`ANALYZE floor_objs`)
 			var n int
@@ -157,13 +158,13 @@ func BenchmarkRemoveUserFloor(b *testing.B) {
 					b.Fatal(err)
 				}
 				for _, q := range []string{
-					`DELETE FROM ` + rules + ` WHERE ptype = 'g' AND v1 = '` + user + `' AND v2 = '' AND v3 = '' AND v4 = ''
+					`DELETE FROM ` + rules + ` WHERE ptype = 'g' AND v1 = '` + listedUser + `' AND v2 = '' AND v3 = '' AND v4 = ''
 						AND v5 = '' AND v0 IN (SELECT obj FROM floor_objs)`,
 					`INSERT INTO ` + changes + ` (log_seq, at_sec, at_nsec, actor, entity_kind, entity_id, user_id,
 						before_private, before_share, before_list, before_admin, before_creator, before_responsible,
 						after_private, after_share, after_list, after_admin, after_creator, after_responsible, before_status, after_status)
 						SELECT 1000000, 1, 2, '` + dataset.UserID(0) + `', 'opportunity', CAST(substr(obj, 13) AS BIGINT), '',
-						true, 0, '["` + dataset.UserID(1) + `","` + dataset.UserID(2) + `","` + user + `"]', false, '` + dataset.UserID(3) +
+						true, 0, '["` + dataset.UserID(1) + `","` + dataset.UserID(2) + `","` + listedUser + `"]', false, '` + dataset.UserID(3) +
 						`', '` + dataset.UserID(4) + `', true, 0, '["` + dataset.UserID(1) + `","` + dataset.UserID(2) + `"]', false, '` +
 						dataset.UserID(3) + `', '` + dataset.UserID(4) + `', '', '' FROM floor_objs`,
 				} {
@@ -175,7 +176,7 @@ func BenchmarkRemoveUserFloor(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StopTimer() // and back, for the next round
-				exec(`INSERT INTO ` + rules + ` (ptype, v0, v1, v2, v3, v4, v5) SELECT 'g', obj, '` + user + `', '', '', '', '' FROM floor_objs`)
+				exec(`INSERT INTO ` + rules + ` (ptype, v0, v1, v2, v3, v4, v5) SELECT 'g', obj, '` + listedUser + `', '', '', '', '' FROM floor_objs`)
 				exec(`DELETE FROM ` + changes + ` WHERE seq > ` + fmt.Sprint(top))
 				b.StartTimer()
 			}

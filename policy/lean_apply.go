@@ -167,9 +167,9 @@ func (st *stage) Apply() error {
 // kind and type in one byte, its user (a small number) and the difference
 // of its id from the line before as varints. A part's lines come record by
 // record, so an id takes a byte or two: a filter call's 400k lines take
-// about 2 MB rather than the 6.4 MB of packed lines (and the slack of a
-// slice grown by appending), held while the write is made. Lines are
-// written into blocks of a fixed size, never across two.
+// 1.2 MB rather than the 6.4 MB of packed lines (and the slack of a slice
+// grown by appending), held while the write is made. Lines are written
+// into blocks of a fixed size, never across two.
 type lineStream struct {
 	blocks [][]byte
 	n      int
@@ -179,6 +179,9 @@ type lineStream struct {
 const lineBlockSize = 64 << 10
 
 func (s *lineStream) add(l packedLine) {
+	if l.role > 7 || l.kind > 3 || l.typ > 7 {
+		panic("policy: a line's role, kind or type does not fit the stream's byte")
+	}
 	var line [1 + 2*binary.MaxVarintLen64]byte
 	b := append(line[:0], l.role|l.kind<<3|l.typ<<5)
 	b = binary.AppendUvarint(b, uint64(l.user))

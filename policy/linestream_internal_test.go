@@ -48,3 +48,19 @@ func TestLineStreamGivesBackItsLines(t *testing.T) {
 		t.Fatalf("%d lines, want %d", len(got), len(want))
 	}
 }
+
+// A line whose role, kind or type would not fit the stream's byte is
+// refused loudly, never written garbled.
+func TestLineStreamRefusesWhatDoesNotFit(t *testing.T) {
+	for _, l := range []packedLine{{role: 8}, {kind: 4}, {typ: 8}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%+v was written", l)
+				}
+			}()
+			var s lineStream
+			s.add(l)
+		}()
+	}
+}
