@@ -19,6 +19,10 @@ func QueuedWrites(s *Service) int {
 // GroupedWrites is how many writes s committed in groups of more than one.
 func GroupedWrites(s *Service) int64 { return s.groupedWrites.Load() }
 
+// AheadWrites is how many writes s committed as decided ahead of the
+// writer lock, and how many it tried so and made the usual way.
+func AheadWrites(s *Service) (made, missed int64) { return s.aheadWrites.Load(), s.aheadMissed.Load() }
+
 // SetPartSizes makes the writes in parts of the tests use parts of write
 // records, and memory derive their rules in parts of apply records, so
 // that small data sets span several parts; the returned function restores

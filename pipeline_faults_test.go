@@ -16,7 +16,9 @@ import (
 // trigger): the write goes with its COMMIT in one round trip, and the
 // COMMIT must not commit what the failed statement left. Each failed write
 // leaves memory and the database as they were (a service opened afresh
-// agrees); the write then succeeds.
+// agrees); the write then succeeds. Each write is tried first as decided
+// ahead of the writer lock (ahead.go), then the usual way: the faults fail
+// both.
 func TestPipelinedWriteFailuresLeaveNoTrace(t *testing.T) {
 	if testportal.Databases()[len(testportal.Databases())-1] != testportal.PostgreSQL {
 		t.Skip("CRMACCESS_POSTGRES_DSN is not set")
@@ -60,6 +62,7 @@ func TestPipelinedWriteFailuresLeaveNoTrace(t *testing.T) {
 			"INSERT " + prefix + "log", "INSERT " + prefix + "changes", commitFails}},
 	}
 	for _, w := range writes {
+		made, missed := crmaccess.AheadWrites(p.Service)
 		for _, op := range w.fails {
 			what := w.name + " with " + op + " failing"
 			before := memoryState(t, p.Service)
@@ -90,6 +93,11 @@ func TestPipelinedWriteFailuresLeaveNoTrace(t *testing.T) {
 			fresh := p.reopen(t)
 			sameMemory(t, what+": a fresh service", serviceState{Decisions: decided},
 				serviceState{Decisions: decisionsOf(t, fresh.Service, users, refs, "unauthorized")})
+		}
+		// The write is first decided ahead of the writer lock and sent in
+		// one round trip (ahead.go): the faults failed that path too.
+		if m, n := crmaccess.AheadWrites(p.Service); m != made || n == missed {
+			t.Errorf("%s: %d writes made ahead of the lock and %d tried so under the faults, want 0 and some", w.name, m-made, n-missed)
 		}
 		if err := w.write(); err != nil {
 			t.Fatalf("%s: %v", w.name, err)

@@ -18,7 +18,11 @@ import (
 // commits records, rules and its log entry in one transaction, and applies
 // that entry. Concurrent writes of one instance on different records may
 // share one transaction (group commit: groupcommit.go), each still its own
-// entry. Checks read memory only, unless asked for a state fresher
+// entry. Where the store can (AheadUpdater), a write of one record is first
+// decided on memory as it stands and sent with the lock in one round trip,
+// committed only if, under the lock, the head is memory's position and the
+// records it looked up are as it took them: so it too is decided on the
+// committed state (ahead.go). Checks read memory only, unless asked for a state fresher
 // than memory holds (WithToken) or memory may be behind a write whose
 // outcome is unknown; then they first catch up from the log.
 //
@@ -65,6 +69,10 @@ type instance struct {
 	groupedWrites atomic.Int64
 	// lastGroup is how many writes the last group took.
 	lastGroup atomic.Int64
+	// aheadWrites counts the writes committed as decided ahead of the
+	// writer lock (ahead.go), aheadMissed those whose store was not as
+	// decided on, and were made the usual way: for tests.
+	aheadWrites, aheadMissed atomic.Int64
 
 	// writeMu lets one write of this instance at a time wait for the
 	// store's writer lock.
@@ -213,10 +221,19 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 	return s.updateLocked(ctx, actor, build)
 }
 
-// updateLocked is update with writeMu held.
+// updateLocked is update with writeMu held: decided ahead of the lock
+// when it can be (writeAhead), else, or when the store was not as
+// expected, inside it.
 func (s *Service) updateLocked(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
 	backoff := time.Millisecond
 	reloaded := false
+	if tok, done, wroteRules, err := s.writeAhead(ctx, actor, build); done {
+		return tok, nil
+	} else if err != nil {
+		if err := s.afterFailedTry(ctx, err, wroteRules, &reloaded, 1, &backoff); err != nil {
+			return "", err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		var written *Batch
 		var refused error

@@ -101,6 +101,11 @@ func TestSimpleProtocolHost(t *testing.T) {
 		}
 		check(step.name, b)
 	}
+	// The create and the delete of an opportunity were made ahead of the
+	// writer lock (ahead.go), in a multi-statement simple query.
+	if made, _ := crmaccess.AheadWrites(a); made < 2 {
+		t.Errorf("%d writes made ahead of the lock, want the create and the delete of an opportunity", made)
+	}
 	check("a service opened afresh", instance(t, sharedDB{place: place}, -1))
 	if d, err := b.Check(ctx, carol, crmaccess.ContactRef(first), crmaccess.ActionRead); err != nil || !d.Allowed {
 		t.Fatalf("a bulk contact back to shared: %+v, %v", d, err)

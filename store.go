@@ -2,6 +2,7 @@ package crmaccess
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -110,6 +111,41 @@ type GroupUpdater interface {
 	// written, or, from the commit itself, the outcome is unknown.
 	UpdateGroup(ctx context.Context, builds []BuildFunc) (positions []int64, errs []error, err error)
 }
+
+// AheadUpdater is an optional capability of a Store: a write decided
+// before the writer lock, committed in one round trip when the store is
+// still in the state it was decided on. The Service decides a write that
+// names its records (WithReads) on memory at its log position, guessing
+// which of the records it looks up exist, and hands the batch here with
+// what it took for granted; when UpdateAhead answers ErrNotAsExpected,
+// nothing was written and the Service makes the write the usual way,
+// deciding again under the writer lock (service.go).
+type AheadUpdater interface {
+	// WritesAhead reports whether UpdateAhead may commit at all (false:
+	// it always answers ErrNotAsExpected, and the Service does not try).
+	WritesAhead() bool
+	// UpdateAhead takes the writer lock and, in the same transaction,
+	// checks that the log's head is e.Head and that the records of
+	// e.Present are stored and those of e.Absent are not; then it writes
+	// b as the entry at e.Head+1 and commits, returning that position.
+	// When a check fails, or b is of a shape it does not write this way,
+	// it writes nothing and returns ErrNotAsExpected. Its other errors are
+	// Update's: a failed commit leaves the outcome unknown.
+	UpdateAhead(ctx context.Context, e Expectation, b *Batch) (position int64, err error)
+}
+
+// Expectation is the state a write decided ahead of the writer lock
+// holds for true: the log's head, and which records exist.
+type Expectation struct {
+	Head    int64
+	Present Reads // records that must be stored
+	Absent  Reads // records that must not be
+}
+
+// ErrNotAsExpected is UpdateAhead's answer when the store is not in the
+// state the write was decided on, or the write is not one it makes ahead:
+// nothing was written.
+var ErrNotAsExpected = errors.New("crmaccess: the store is not in the state the write was decided on")
 
 // Notifier is an optional capability of a Store: a wake-up when a process
 // appended to the log (PostgreSQL's LISTEN/NOTIFY). The Service polls the

@@ -191,7 +191,7 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, bs []*crmaccess.
 	if s.pgx && len(bs) > 1 {
 		return s.writeArrays(ctx, tx, bs, pos) // a group: pgarrays.go
 	}
-	query, args, checks := s.oneStatementSQL(ctx, tx, bs, pos, false)
+	query, args, checks := s.oneStatementSQL(ctx, tx, bs, pos, false, nil)
 	counts := make([]int64, len(checks)+1)
 	dest := make([]any, len(counts))
 	for i := range counts {
@@ -213,7 +213,9 @@ func (s *Store) writeOneStatement(ctx context.Context, tx *wtx, bs []*crmaccess.
 // checked, the statement checks the counts itself and answers only the
 // notifications: a count that is not what its check wants fails the
 // statement (countsFailed), so that nothing it wrote can be committed.
-func (s *Store) oneStatementSQL(ctx context.Context, tx *wtx, bs []*crmaccess.Batch, pos int64, checked bool) (string, []any, []countCheck) {
+// A guard (checked only) is a condition on the state before the write:
+// false, it fails the statement too (expectMarker).
+func (s *Store) oneStatementSQL(ctx context.Context, tx *wtx, bs []*crmaccess.Batch, pos int64, checked bool, guard *guardSQL) (string, []any, []countCheck) {
 	var o oneStatement
 	delta := 0
 	for k, b := range bs {
@@ -230,22 +232,36 @@ func (s *Store) oneStatementSQL(ctx context.Context, tx *wtx, bs []*crmaccess.Ba
 	q.WriteString("WITH ")
 	q.WriteString(strings.Join(o.parts, ", "))
 	args := o.args
-	if checked && len(o.counted) > 0 {
+	if checked && (len(o.counted) > 0 || guard != nil) {
+		// The text the statement fails with names the counts (and the
+		// guard's value): not a constant, which the planner would cast,
+		// and fail on, whatever they are.
 		q.WriteString(" SELECT CASE WHEN ")
+		marker := countsMarker
+		var conds []string
 		for i := range o.counted {
-			if i > 0 {
-				q.WriteString(" AND ")
-			}
-			q.WriteString("k.c" + strconv.Itoa(i) + " = ?")
+			conds = append(conds, "k.c"+strconv.Itoa(i)+" = ?")
 			args = append(args, o.checks[i].want)
 		}
-		q.WriteString(" THEN k.n ELSE ('" + countsMarker + "'")
+		if guard != nil {
+			conds = append(conds, "k.g")
+			marker = expectMarker
+		}
+		q.WriteString(strings.Join(conds, " AND "))
+		q.WriteString(" THEN k.n ELSE ('" + marker + "'")
 		for i := range o.counted {
 			q.WriteString(" || ' ' || k.c" + strconv.Itoa(i))
+		}
+		if guard != nil {
+			q.WriteString(" || ' ' || k.g::text")
 		}
 		q.WriteString(")::bigint END FROM (SELECT ")
 		for i, name := range o.counted {
 			q.WriteString("(SELECT count(*) FROM " + name + ") AS c" + strconv.Itoa(i) + ", ")
+		}
+		if guard != nil {
+			q.WriteString("(" + guard.cond + ") AS g, ")
+			args = append(args, guard.args...)
 		}
 		q.WriteString("(SELECT count(*) FROM (SELECT pg_notify(?, ?)) n) AS n) k")
 	} else {

@@ -93,7 +93,7 @@ func (s *Store) writeAndCommit(ctx context.Context, conn *sql.Conn, tx *wtx, bat
 		}
 		query = s.arrayWriteSQL(true)
 	} else {
-		query, args, checks = s.oneStatementSQL(ctx, tx, batches, first, true)
+		query, args, checks = s.oneStatementSQL(ctx, tx, batches, first, true, nil)
 	}
 	var refused, unknown error // refused: not committed, the transaction left open
 	sent := false
