@@ -68,6 +68,7 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) crmaccess.Store, o
 		{"UpdatesSerializeOnTheWriterLock", testUpdatesSerialize},
 		{"UpdateGroupWritesAnEntryPerBuild", testUpdateGroup},
 		{"UpdateGroupFailsWhole", testUpdateGroupFailsWhole},
+		{"UpdateAheadWritesOnlyAsExpected", testUpdateAhead},
 		{"MissedCountsFailWhole", testMissedCountsFailWhole},
 		{"ScanContactsKeepsWhatFindContactsFinds", testScanContacts},
 		{"UpdateInPartsWritesOneEntry", testUpdateInParts},
