@@ -29,15 +29,15 @@ var errNotAhead = errors.New("crmaccess: the write reads the store: it is not de
 // writeAhead tries to make the write as described above (writeMu held).
 // done reports that it was made, with its token; otherwise err is a try
 // that failed (nil: nothing was sent, or the store was not as expected,
-// and the write is to be made the usual way), and wroteRules whether the
-// failed try's batch wrote rules (see afterFailedTry).
-func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (tok Token, done, wroteRules bool, err error) {
+// and the write is to be made the usual way), and sent what the failed
+// try sent, which may have committed.
+func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (tok Token, done bool, sent *sentWrite, err error) {
 	au, ok := s.store.(AheadUpdater)
 	if !ok || s.hostTx != nil || !au.WritesAhead() || s.stale.Load() {
-		return "", false, false, nil
+		return "", false, nil, nil
 	}
 	if _, named := ReadsOf(ctx); !named {
-		return "", false, false, nil // a write of many records reads the store
+		return "", false, nil, nil // a write of many records reads the store
 	}
 	head := s.applied.Load()
 	g := &guessingReader{auth: s.auth}
@@ -45,7 +45,7 @@ func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx c
 	if err != nil || b == nil || s.applied.Load() != head || s.stale.Load() {
 		// A refusal, a read memory cannot answer, nothing to write, or
 		// memory moved meanwhile: decided again under the lock.
-		return "", false, false, nil
+		return "", false, nil, nil
 	}
 	s.ownPending.Store(head + 1)
 	pos, err := au.UpdateAhead(ctx, Expectation{Head: head, Present: g.present, Absent: g.absent}, b)
@@ -53,19 +53,19 @@ func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx c
 	case errors.Is(err, ErrNotAsExpected):
 		s.ownPending.Store(0)
 		s.aheadMissed.Add(1)
-		return "", false, false, nil
+		return "", false, nil, nil
 	case err != nil:
 		s.ownPending.Store(0)
-		return "", false, !b.RequireEmpty, err
+		return "", false, &sentWrite{pos: head + 1, b: b}, err
 	case pos != head+1:
 		s.ownPending.Store(0)
 		s.stale.Store(true)
-		return "", false, false, Internal(errors.New("crmaccess: a write made ahead was committed at a position it did not expect"))
+		return "", false, nil, Internal(errors.New("crmaccess: a write made ahead was committed at a position it did not expect"))
 	}
 	s.applyOwn(pos, b)
 	s.ownPending.Store(0)
 	s.aheadWrites.Add(1)
-	return positionToken(pos), true, false, nil
+	return positionToken(pos), true, nil, nil
 }
 
 // guessingReader is the Reader of a write decided ahead of the lock: it

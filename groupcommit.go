@@ -269,8 +269,16 @@ func (s *Service) commitGroup(g GroupUpdater) {
 		// alone (deciding again on the state it then finds).
 		s.ownPending.Store(0)
 		s.stale.Store(true)
-		for _, w := range group {
-			tok, err := s.updateLocked(w.ctx, w.actor, w.build)
+		// The group's batches were written in order from head0+1: each
+		// write first looks for its entry there (updateLockedAfter).
+		next := head0 + 1
+		for i, w := range group {
+			var lost *sentWrite
+			if caught && batches[i] != nil {
+				lost = &sentWrite{pos: next, b: batches[i]}
+				next++
+			}
+			tok, err := s.updateLockedAfter(w.ctx, w.actor, w.build, lost)
 			s.finish(w, tok, err)
 		}
 		return

@@ -34,6 +34,7 @@ type commitDropper struct {
 	armed   atomic.Bool
 	mu      sync.Mutex
 	answers []string // the server's answers to the dropped COMMITs
+	ahead   []bool   // whether each was a write made ahead of the lock (its COMMIT the Sync of an implicit transaction)
 	conns   sync.WaitGroup
 }
 
@@ -126,7 +127,10 @@ func (p *commitDropper) pipe(client net.Conn) {
 			// Untyped messages until the startup message (protocol 3.0);
 			// an SSL or GSS request comes before it.
 			startup = binary.BigEndian.Uint32(msg[4:8]) != 196608
-		} else if isCommit(msg, statements) && p.armed.CompareAndSwap(true, false) {
+		} else if commit, ahead := isCommit(msg, statements); commit && p.armed.CompareAndSwap(true, false) {
+			p.mu.Lock()
+			p.ahead = append(p.ahead, ahead)
+			p.mu.Unlock()
 			dropping.Store(true)
 			// An extended-protocol COMMIT runs at the Sync that follows
 			// it (in a pipeline, behind the write): forward up to it.
@@ -187,8 +191,11 @@ func readFrontendMessage(r *bufio.Reader, startup bool) ([]byte, error) {
 
 // isCommit reports whether msg runs COMMIT: a simple query (Q) whose text
 // is COMMIT, or a bind (B) of a statement whose text is (prepared by an
-// earlier parse, P, named or not, which statements records).
-func isCommit(msg []byte, statements map[string]string) bool {
+// earlier parse, P, named or not, which statements records); or, ahead,
+// whether it begins a write decided ahead of the writer lock, which
+// commits at the Sync that ends its pipeline (the bind of the statement
+// taking the advisory lock).
+func isCommit(msg []byte, statements map[string]string) (commit, ahead bool) {
 	var text []byte
 	switch msg[0] {
 	case 'Q':
@@ -199,28 +206,34 @@ func isCommit(msg []byte, statements map[string]string) bool {
 			query, _, _ := bytes.Cut(rest, []byte{0})
 			statements[string(name)] = string(query)
 		}
-		return false
+		return false, false
 	case 'B':
 		_, rest, ok := bytes.Cut(msg[5:], []byte{0}) // the portal's name
 		if !ok {
-			return false
+			return false, false
 		}
 		name, _, _ := bytes.Cut(rest, []byte{0})
 		text = []byte(statements[string(name)])
+		if strings.Contains(string(text), "pg_advisory_xact_lock(") {
+			return true, true
+		}
 	default:
-		return false
+		return false, false
 	}
 	text, _, _ = bytes.Cut(text, []byte{0})
 	stmt := strings.TrimRight(strings.TrimSpace(string(text)), "; \t\n")
-	return strings.EqualFold(stmt, "commit") || strings.EqualFold(stmt, "commit transaction")
+	return strings.EqualFold(stmt, "commit") || strings.EqualFold(stmt, "commit transaction"), false
 }
 
 // TestLostCommitAnswer makes a write whose COMMIT reaches PostgreSQL and
 // commits, but whose answer the client never hears (SPEC §8.5), through
 // a proxy in front of the server. The instance that wrote (not following
 // the log in the background, so that only the write's own recovery can
-// help it) then decides on the committed state; retrying the same request
-// succeeds and writes nothing new; a second instance, connected directly,
+// help it) then decides on the committed state, and the write succeeds with
+// the committed entry's token (it finds its entry in the log: recovery.go),
+// whichever way it went: step by step, as one statement with its COMMIT,
+// decided ahead of the writer lock, or committed in a group; retrying the
+// same request writes nothing new; a second instance, connected directly,
 // agrees given the write's token.
 func TestLostCommitAnswer(t *testing.T) {
 	dsn := postgresDSN(t)
@@ -250,6 +263,14 @@ func TestLostCommitAnswer(t *testing.T) {
 		ref     crmaccess.Ref
 		action  crmaccess.Action
 		changes func(ctx context.Context) ([]crmaccess.Change, error)
+		// grants: the write lets user do action (else it stops them)
+		grants bool
+		// ahead: the write is decided ahead of the writer lock, and
+		// commits at its pipeline's Sync (ahead.go)
+		ahead bool
+		// retry is the error code of the same request made again, once
+		// the first has succeeded ("": it succeeds, writing nothing)
+		retry string
 	}{{
 		name: "revoke admin",
 		write: func(ctx context.Context) (crmaccess.Token, error) {
@@ -273,11 +294,33 @@ func TestLostCommitAnswer(t *testing.T) {
 		changes: func(ctx context.Context) ([]crmaccess.Change, error) {
 			return other.Changes(ctx, crmaccess.OpportunityRef(1))
 		},
+	}, {
+		name: "create an opportunity",
+		write: func(ctx context.Context) (crmaccess.Token, error) {
+			res, err := writer.CreateOpportunity(ctx, alice, crmaccess.Opportunity{ID: 10, Title: "new", ContactID: 1, StageID: 30}, true, []string{dave})
+			if err != nil {
+				return "", err
+			}
+			return res.Token, nil
+		},
+		user: dave, ref: crmaccess.OpportunityRef(10), action: read, grants: true, ahead: true, retry: crmaccess.ECONFLICT,
+		changes: func(ctx context.Context) ([]crmaccess.Change, error) {
+			return other.Changes(ctx, crmaccess.OpportunityRef(10))
+		},
+	}, {
+		name: "delete it",
+		write: func(ctx context.Context) (crmaccess.Token, error) {
+			return writer.DeleteOpportunity(ctx, alice, 10)
+		},
+		user: dave, ref: crmaccess.OpportunityRef(10), action: read, ahead: true, retry: crmaccess.ENOTFOUND,
+		changes: func(ctx context.Context) ([]crmaccess.Change, error) {
+			return other.Changes(ctx, crmaccess.OpportunityRef(10))
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			if !mustCheck(t, writer, tc.user, tc.ref, tc.action).Allowed {
-				t.Fatalf("%s may not %s %s before the write: the case tests nothing", tc.user, tc.action, tc.ref)
+			if mustCheck(t, writer, tc.user, tc.ref, tc.action).Allowed == tc.grants {
+				t.Fatalf("%s may already (or may not yet) %s %s before the write: the case tests nothing", tc.user, tc.action, tc.ref)
 			}
 			before, err := tc.changes(ctx)
 			if err != nil {
@@ -292,7 +335,16 @@ func TestLostCommitAnswer(t *testing.T) {
 			if proxy.armed.Load() || len(answers) != lost+1 {
 				t.Fatal("the proxy dropped no COMMIT: the case tests nothing")
 			}
-			if answer := answers[lost]; !strings.Contains(answer, "COMMIT\x00") {
+			proxy.mu.Lock()
+			ahead := proxy.ahead[lost]
+			proxy.mu.Unlock()
+			if ahead != tc.ahead {
+				t.Fatalf("the write made ahead of the lock: %v, want %v", ahead, tc.ahead)
+			}
+			// A COMMIT answers COMMIT; the Sync ending an implicit
+			// transaction, the server idle after it (the log's head
+			// below shows what committed).
+			if answer := answers[lost]; !strings.Contains(answer, "COMMIT\x00") && !(ahead && strings.HasSuffix(answer, "Z\x00\x00\x00\x05I")) {
 				t.Fatalf("the server's answer to the dropped COMMIT is %q, not a commit", answer)
 			}
 			// The commit happened: the log holds one entry more.
@@ -314,20 +366,22 @@ func TestLostCommitAnswer(t *testing.T) {
 
 			// The next decision of the instance that wrote is on the
 			// committed state, without a token.
-			if mustCheck(t, writer, tc.user, tc.ref, tc.action).Allowed {
-				t.Errorf("after the lost COMMIT answer, the writing instance still lets %s %s %s", tc.user, tc.action, tc.ref)
+			if mustCheck(t, writer, tc.user, tc.ref, tc.action).Allowed != tc.grants {
+				t.Errorf("after the lost COMMIT answer, the writing instance decides for %s %s %s as before the write", tc.user, tc.action, tc.ref)
 			}
 			// So is the other instance's, given the token.
-			if d, err := other.Check(crmaccess.WithToken(ctx, want), tc.user, tc.ref, tc.action); err != nil || d.Allowed {
+			if d, err := other.Check(crmaccess.WithToken(ctx, want), tc.user, tc.ref, tc.action); err != nil || d.Allowed != tc.grants {
 				t.Errorf("the direct instance given %s decides %+v, %v", want, d, err)
 			}
 
-			// Retrying the same request succeeds and writes nothing new.
+			// Retrying the same request writes nothing new: it succeeds
+			// with the same token, or (a create, a delete: the request
+			// was made) is refused.
 			again, err := tc.write(ctx)
-			if err != nil {
-				t.Errorf("retrying the write: %v", err)
+			if crmaccess.ErrorCode(err) != tc.retry {
+				t.Errorf("retrying the write: %v, want code %q", err, tc.retry)
 			}
-			if again != want || logHead(t, direct, opts) != head {
+			if tc.retry == "" && again != want || logHead(t, direct, opts) != head {
 				t.Errorf("the retry answered %s with the log at %d; want %s and no new entry", again, logHead(t, direct, opts), want)
 			}
 			after, err := tc.changes(ctx)
@@ -337,11 +391,52 @@ func TestLostCommitAnswer(t *testing.T) {
 			if len(after) != len(before)+1 {
 				t.Errorf("%d change records after the write and its retry, want %d (one)", len(after), len(before)+1)
 			}
-			if mustCheck(t, writer, tc.user, tc.ref, tc.action).Allowed {
-				t.Errorf("after the retry, the writing instance lets %s %s %s", tc.user, tc.action, tc.ref)
+			if mustCheck(t, writer, tc.user, tc.ref, tc.action).Allowed != tc.grants {
+				t.Errorf("after the retry, the writing instance decides for %s %s %s as before the write", tc.user, tc.action, tc.ref)
 			}
 		})
 	}
+
+	// Two creates committed together (group commit), the answer to their
+	// one COMMIT lost: each finds its own entry, and succeeds with its
+	// token.
+	t.Run("two creates committed together", func(t *testing.T) {
+		headBefore := logHead(t, direct, opts)
+		lost := len(proxy.dropped(0))
+		create := func(id int64) func(ctx context.Context, s *crmaccess.Service) (string, error) {
+			return func(ctx context.Context, s *crmaccess.Service) (string, error) {
+				res, err := s.CreateOpportunity(ctx, alice, crmaccess.Opportunity{ID: id, Title: "together"}, true, []string{dave})
+				if err != nil {
+					return "", err
+				}
+				return string(res.Token), nil
+			}
+		}
+		grouped := crmaccess.GroupedWrites(writer)
+		proxy.armed.Store(true)
+		out := writeTogether(t, writer, []groupWrite{{do: create(20)}, {do: create(21)}})
+		if answers := proxy.dropped(lost + 1); proxy.armed.Load() || len(answers) != lost+1 {
+			t.Fatal("the proxy dropped no COMMIT: the case tests nothing")
+		}
+		head := logHead(t, direct, opts)
+		if head != headBefore+2 {
+			t.Fatalf("the log's head went from %d to %d, want two entries", headBefore, head)
+		}
+		for i, o := range out {
+			want := fmt.Sprint("p", headBefore+1+int64(i))
+			if o.err != nil || o.text != want {
+				t.Errorf("create %d of the group: %q, %v; want %s", i, o.text, o.err, want)
+			}
+		}
+		if crmaccess.GroupedWrites(writer) != grouped {
+			t.Error("a write of the lost group counted as committed in the group")
+		}
+		for _, id := range []int64{20, 21} {
+			if !mustCheck(t, writer, dave, crmaccess.OpportunityRef(id), read).Allowed {
+				t.Errorf("dave, listed, may not read opportunity %d after its create", id)
+			}
+		}
+	})
 }
 
 // logHead reads the newest position of the log directly.

@@ -225,24 +225,55 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 // when it can be (writeAhead), else, or when the store was not as
 // expected, inside it.
 func (s *Service) updateLocked(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
+	return s.updateLockedAfter(ctx, actor, build, nil)
+}
+
+// updateLockedAfter is updateLocked for a write that may have committed
+// already: lost, sent by a try whose commit failed (nil: none). Each try
+// after one whose commit failed first looks in the log for the entry it
+// sent (committedAs): found, the write is done, at that position, and the
+// request succeeds as it would have, rather than being decided again on
+// the state it left (a create would find its own record, and conflict).
+func (s *Service) updateLockedAfter(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error), lost *sentWrite) (Token, error) {
 	backoff := time.Millisecond
 	reloaded := false
-	if tok, done, wroteRules, err := s.writeAhead(ctx, actor, build); done {
-		return tok, nil
-	} else if err != nil {
-		if err := s.afterFailedTry(ctx, err, wroteRules, &reloaded, 1, &backoff); err != nil {
-			return "", err
+	if lost == nil {
+		tok, done, sent, err := s.writeAhead(ctx, actor, build)
+		if done {
+			return tok, nil
+		}
+		if err != nil {
+			lost = sent
+			if err := s.afterFailedTry(ctx, err, sent != nil && !sent.b.RequireEmpty, &reloaded, 1, &backoff); err != nil {
+				return "", err
+			}
 		}
 	}
 	for attempt := 1; ; attempt++ {
 		var written *Batch
+		var writtenAt, done int64
 		var refused error
 		pos, err := s.store.Update(ctx, func(ctx context.Context, tx Reader, head int64) (*Batch, error) {
+			if lost != nil {
+				if err := s.catchUpTo(ctx, tx, head); err != nil {
+					return nil, err
+				}
+				mine, err := committedAs(ctx, tx, head, lost)
+				if err != nil {
+					return nil, err
+				}
+				if mine {
+					done = lost.pos
+					return nil, nil
+				}
+				lost = nil // not committed: decided again
+			}
 			var b *Batch
 			var err error
 			b, refused, err = s.decide(ctx, tx, head, actor, build)
 			if written = b; b != nil {
-				s.ownPending.Store(head + 1)
+				writtenAt = head + 1
+				s.ownPending.Store(writtenAt)
 			}
 			return b, err
 		})
@@ -251,6 +282,9 @@ func (s *Service) updateLocked(ctx context.Context, actor string, build func(ctx
 				s.applyOwn(pos, written)
 			}
 			s.ownPending.Store(0)
+			if done != 0 {
+				return positionToken(done), nil
+			}
 			return positionToken(pos), nil
 		}
 		s.ownPending.Store(0)
@@ -258,6 +292,9 @@ func (s *Service) updateLocked(ctx context.Context, actor string, build func(ctx
 			// The write decided not to happen (a refusal, not a failure):
 			// nothing was written and memory is as fresh as it was.
 			return "", err
+		}
+		if written != nil {
+			lost = &sentWrite{pos: writtenAt, b: written}
 		}
 		if err := s.afterFailedTry(ctx, err, written != nil && !written.RequireEmpty, &reloaded, attempt, &backoff); err != nil {
 			return "", err
