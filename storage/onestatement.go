@@ -80,7 +80,7 @@ func (o *oneStatement) rows(m multiRow, fixed []any, n int, fill func(args []any
 	b.WriteString(m.head)
 	for i := range n {
 		if i > 0 {
-			b.WriteString(", ")
+			b.WriteString(m.separator())
 		}
 		b.WriteString(m.row)
 	}
@@ -278,6 +278,11 @@ func (s *Store) oneStatementSQL(ctx context.Context, tx *wtx, bs []*crmaccess.Ba
 	return s.d.bind(q.String()), args, o.checks
 }
 
+// rulesByKey is the most rules a statement removes by one condition each
+// (a probe of the rule index each, OR'd); more are joined to a list of
+// VALUES.
+const rulesByKey = 8
+
 // oneStatementParts adds the parts of b, written at pos, to o, and the
 // checks of its counted parts, in order; it returns the change of the
 // count of opportunities.
@@ -348,8 +353,13 @@ func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement,
 	}
 
 	// Rules: removed (counted), added.
-	o.rows(multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE (ptype, v0, v1, v2, v3, v4, v5) IN (VALUES `,
-		row: "(?, ?, ?, '', '', '', '')", tail: ")"}, nil, len(b.RemoveRules), func(args []any, i int) []any {
+	removeRules := multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE (ptype, v0, v1, v2, v3, v4, v5) IN (VALUES `,
+		row: "(?, ?, ?, '', '', '', '')", tail: ")"}
+	if len(b.RemoveRules) <= rulesByKey {
+		removeRules = multiRow{head: `DELETE FROM ` + s.t.rules + ` WHERE `,
+			row: "(ptype = ? AND v0 = ? AND v1 = ? AND v2 = '' AND v3 = '' AND v4 = '' AND v5 = '')", sep: " OR "}
+	}
+	o.rows(removeRules, nil, len(b.RemoveRules), func(args []any, i int) []any {
 		r := &b.RemoveRules[i]
 		return append(args, r.Type, r.From, r.To)
 	}, true)

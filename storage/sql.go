@@ -53,23 +53,32 @@ func (d dialect) bind(query string) string {
 // tail ")"). fixed variables come before the rows.
 type multiRow struct {
 	head, row, tail string
-	fixed           int // variables in head
-	rowVars         int // variables per row
+	sep             string // between rows; "" is ", "
+	fixed           int    // variables in head
+	rowVars         int    // variables per row
 }
 
 // sql returns the statement for n rows in the placeholders of d.
 func (m multiRow) sql(d dialect, n int) string {
 	var b strings.Builder
-	b.Grow(len(m.head) + n*(len(m.row)+2) + len(m.tail))
+	b.Grow(len(m.head) + n*(len(m.row)+len(m.separator())) + len(m.tail))
 	b.WriteString(m.head)
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			b.WriteString(", ")
+			b.WriteString(m.separator())
 		}
 		b.WriteString(m.row)
 	}
 	b.WriteString(m.tail)
 	return d.bind(b.String())
+}
+
+// separator is what goes between two rows.
+func (m multiRow) separator() string {
+	if m.sep == "" {
+		return ", "
+	}
+	return m.sep
 }
 
 // rowsPerStatement is how many rows of m one statement carries: as many as
