@@ -225,19 +225,20 @@ func (s *Service) update(ctx context.Context, actor string, build func(ctx conte
 // when it can be (writeAhead), else, or when the store was not as
 // expected, inside it.
 func (s *Service) updateLocked(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error)) (Token, error) {
-	return s.updateLockedAfter(ctx, actor, build, nil)
+	return s.updateLockedAfter(ctx, actor, build, nil, true)
 }
 
 // updateLockedAfter is updateLocked for a write that may have committed
-// already: lost, sent by a try whose commit failed (nil: none). Each try
+// already: lost, sent by a try whose commit failed (nil: none), and that
+// is made ahead of the lock only when ahead allows. Each try
 // after one whose commit failed first looks in the log for the entry it
 // sent (committedAs): found, the write is done, at that position, and the
 // request succeeds as it would have, rather than being decided again on
 // the state it left (a create would find its own record, and conflict).
-func (s *Service) updateLockedAfter(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error), lost *sentWrite) (Token, error) {
+func (s *Service) updateLockedAfter(ctx context.Context, actor string, build func(ctx context.Context, tx Reader) (*Batch, error), lost *sentWrite, ahead bool) (Token, error) {
 	backoff := time.Millisecond
 	reloaded := false
-	if lost == nil {
+	if lost == nil && ahead {
 		tok, done, sent, err := s.writeAhead(ctx, actor, build)
 		if done {
 			return tok, nil

@@ -51,6 +51,16 @@
 // instance in one transaction, each its own log entry; over pgx their
 // batches go as one statement when no two touch the same record or rule.
 //
+// UpdateAhead (crmaccess.AheadUpdater) writes a batch a Service decided
+// before taking the writer lock, over pgx, in one round trip: the writer
+// lock (the advisory lock itself) and the write's one statement, in one
+// implicit transaction committed at the pipeline's Sync. The statement
+// checks, on the state the lock grants, that the log's head is the one the
+// write was decided at and that the records it took as present or absent
+// are; if not, or if the server refuses anything, nothing is written and
+// UpdateAhead answers crmaccess.ErrNotAsExpected (see pgexpect.go). On
+// SQLite, and on PostgreSQL through another driver, WritesAhead is false.
+//
 // # SQLite checkpoints
 //
 // The connections of a database Open opens do not checkpoint the
