@@ -13,14 +13,15 @@ import (
 // on memory as it is, at its log position, before any lock: the records
 // it looks up are guessed (an opportunity exists when memory holds rules
 // for it; a contact or a stage exists), and the store sends, in one round
-// trip, the lock, a check that the head is memory's position and that the
-// guesses hold, the write and the COMMIT. The head being memory's position
-// means that memory, the directory with it, holds the committed state the
-// lock sees, so the decision is the one the write would make under the
-// lock. When a check fails nothing is written, and the write is made the
-// usual way. A write whose decision needs any other read, or refuses, or
-// writes nothing, is made the usual way too, so that every refusal is
-// decided under the lock.
+// trip, the lock and the write, which commits only if, under the lock,
+// the head is memory's position and the guesses hold. The head being
+// memory's position means that memory, the directory with it, holds the
+// committed state the lock sees, so the decision is the one the write
+// would make under the lock. When a check fails nothing is written, and
+// the write is made the usual way. A write whose decision needs any other
+// read, or refuses, or writes nothing, is made the usual way too, so that
+// every refusal is decided under the lock. A lone write is made ahead only
+// while writers are not busy (commitGroup).
 
 // errNotAhead stops a decision ahead of the lock that needs a read memory
 // cannot answer.
@@ -77,8 +78,9 @@ type guessingReader struct {
 }
 
 // ExistingIDs guesses that an opportunity exists when memory holds rules
-// for it (every stored opportunity has a creator), and that every contact
-// and stage exists: the guesses of a write that is not refused.
+// for it (a creator, a responsible user, a list or the public marker), and
+// that every contact and stage exists: the guesses of a write that is not
+// refused. A wrong guess costs the round trip the store's check fails.
 func (g *guessingReader) ExistingIDs(_ context.Context, opportunities, contacts, stages []int64) (opps, cons, stgs []int64, err error) {
 	for _, id := range distinctIDs(opportunities) {
 		if hasRules(g.auth.Access(OpportunityRef(id))) {
