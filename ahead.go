@@ -3,6 +3,7 @@ package crmaccess
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 )
 
@@ -20,8 +21,11 @@ import (
 // would make under the lock. When a check fails nothing is written, and
 // the write is made the usual way. A write whose decision needs any other
 // read, or refuses, or writes nothing, is made the usual way too, so that
-// every refusal is decided under the lock. A lone write is made ahead only
-// while writers are not busy (commitGroup).
+// every refusal is decided under the lock. One read memory may leave to
+// the write: the row of an opportunity that a write's answer shows but its
+// decision does not need (answerOpportunity: an access change) is read in
+// the same round trip, as the lock finds it. A lone write is made ahead
+// only while writers are not busy (commitGroup).
 
 // errNotAhead stops a decision ahead of the lock that needs a read memory
 // cannot answer.
@@ -42,14 +46,14 @@ func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx c
 	}
 	head := s.applied.Load()
 	g := &guessingReader{auth: s.auth}
-	b, _, err := s.decideOnMemory(ctx, g, actor, build)
+	b, _, err := s.decideOnMemory(context.WithValue(ctx, guessingKey{}, g), g, actor, build)
 	if err != nil || b == nil || s.applied.Load() != head || s.stale.Load() {
 		// A refusal, a read memory cannot answer, nothing to write, or
 		// memory moved meanwhile: decided again under the lock.
 		return "", false, nil, nil
 	}
 	s.ownPending.Store(head + 1)
-	pos, err := au.UpdateAhead(ctx, Expectation{Head: head, Present: g.present, Absent: g.absent}, b)
+	pos, rows, err := au.UpdateAhead(ctx, Expectation{Head: head, Present: g.present, Absent: g.absent}, b, rowIDs(g.rows))
 	switch {
 	case errors.Is(err, ErrNotAsExpected):
 		s.ownPending.Store(0)
@@ -57,7 +61,7 @@ func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx c
 		return "", false, nil, nil
 	case err != nil:
 		s.ownPending.Store(0)
-		return "", false, &sentWrite{pos: head + 1, b: b}, err
+		return "", false, &sentWrite{pos: head + 1, b: b, rows: g.rows}, err
 	case pos != head+1:
 		s.ownPending.Store(0)
 		s.stale.Store(true)
@@ -66,7 +70,29 @@ func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx c
 	s.applyOwn(pos, b)
 	s.ownPending.Store(0)
 	s.aheadWrites.Add(1)
+	if err := fillRows(g.rows, rows); err != nil {
+		return "", false, nil, err
+	}
 	return positionToken(pos), true, nil, nil
+}
+
+// guessingKey carries, in the context of a write's decision ahead of the
+// lock, its guessingReader (answerOpportunity).
+type guessingKey struct{}
+
+// answerOpportunity is readableOpportunity for a write that decides on
+// whether the opportunity exists and on its access (memory), and shows its
+// row only in its answer. Decided ahead of the lock, a row the directory
+// does not hold is read in the write's round trip, as the lock finds it:
+// the Opportunity returned holds only its id until the write is made
+// (writeAhead fills it), and the write then expects it stored.
+func (s *Service) answerOpportunity(ctx context.Context, r Reader, u string, id int64) (*Opportunity, error) {
+	o, err := s.readableOpportunity(ctx, r, u, id)
+	g, ahead := ctx.Value(guessingKey{}).(*guessingReader)
+	if !ahead || !errors.Is(err, errNotAhead) || !hasRules(s.auth.Access(OpportunityRef(id))) {
+		return o, err // (one guessed missing is decided under the lock)
+	}
+	return g.readBack(id), nil
 }
 
 // guessingReader is the Reader of a write decided ahead of the lock: it
@@ -75,6 +101,50 @@ func (s *Service) writeAhead(ctx context.Context, actor string, build func(ctx c
 type guessingReader struct {
 	auth            Authorizer
 	present, absent Reads
+	// rows are the opportunities whose rows come back with the write
+	// (answerOpportunity), each filled once it is made.
+	rows map[int64]*Opportunity
+}
+
+// readBack returns the opportunity whose row is to come back with the
+// write, expected stored.
+func (g *guessingReader) readBack(id int64) *Opportunity {
+	if o, ok := g.rows[id]; ok {
+		return o
+	}
+	if g.rows == nil {
+		g.rows = make(map[int64]*Opportunity)
+	}
+	o := &Opportunity{ID: id}
+	g.rows[id] = o
+	g.present.Opportunities = append(g.present.Opportunities, id)
+	return o
+}
+
+// rowIDs are the ids of rows, ascending.
+func rowIDs(rows map[int64]*Opportunity) []int64 {
+	ids := make([]int64, 0, len(rows))
+	for id := range rows {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// fillRows copies the rows found into the opportunities of rows (those
+// readBack returned); each must have been found.
+func fillRows(rows map[int64]*Opportunity, found []Opportunity) error {
+	filled := 0
+	for i := range found {
+		if o, ok := rows[found[i].ID]; ok {
+			*o = found[i]
+			filled++
+		}
+	}
+	if filled != len(rows) {
+		return Internal(fmt.Errorf("crmaccess: %d of the %d rows a write made ahead shows were read", filled, len(rows)))
+	}
+	return nil
 }
 
 // ExistingIDs guesses that an opportunity exists when memory holds rules

@@ -1,6 +1,7 @@
 package crmaccess_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/crmaccess/crmaccess"
@@ -44,13 +45,17 @@ func TestWritesDecidedAheadOfTheLock(t *testing.T) {
 	if !mustCheck(t, p.Service, bob, ref, read).Allowed || mustCheck(t, p.Service, carol, ref, read).Allowed {
 		t.Error("after the create made ahead: bob (listed) may not read it, or carol (not listed) may")
 	}
-	// An access change reads the record: ahead of the lock, only from the
-	// directory, which a read of the record fills (a create empties it).
-	if _, err := p.Opportunity(ctx, alice, 10); err != nil {
+	// An access change shows the record's row in its answer: the
+	// directory, emptied by the create, does not hold it, and it comes
+	// back with the write.
+	res, err := p.SetOpportunityAccess(ctx, alice, 10, true, []string{carol})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.SetOpportunityAccess(ctx, alice, 10, true, []string{carol}); err != nil {
-		t.Fatal(err)
+	if res.Title != "deal" || res.ContactID != 1 || res.StageID != 30 || !slices.Equal(res.Members, []int64{2}) ||
+		!slices.Equal(res.Tags, []string{"t"}) || res.CreateBy != alice || !res.IsPrivate ||
+		!slices.Equal(res.AccessList, []string{alice, carol}) || !res.Changed || !res.CanEdit {
+		t.Errorf("the access change made ahead answers %+v", res)
 	}
 	if mustCheck(t, p.Service, bob, ref, read).Allowed || !mustCheck(t, p.Service, carol, ref, read).Allowed {
 		t.Error("after the access change made ahead: bob may still read it, or carol may not")
@@ -60,7 +65,7 @@ func TestWritesDecidedAheadOfTheLock(t *testing.T) {
 	// The other instance is behind: each write of its own finds the head
 	// moved, and is made the usual way.
 	c = counts(behind)
-	_, err := behind.CreateOpportunity(ctx, alice, opportunity(10, 1), false, nil)
+	_, err = behind.CreateOpportunity(ctx, alice, opportunity(10, 1), false, nil)
 	wantCode(t, err, crmaccess.ECONFLICT)
 	expect("a create of an id taken meanwhile", behind, c, 0, 1)
 	if !mustCheck(t, behind, carol, ref, read).Allowed {

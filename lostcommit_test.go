@@ -253,6 +253,8 @@ func TestLostCommitAnswer(t *testing.T) {
 	cfg.Host, cfg.Port, cfg.TLSConfig, cfg.Fallbacks = "127.0.0.1", proxy.port(), nil, nil
 	proxied := gormOver(t, cfg)
 	writer := serviceWith(t, place.OpenOn(t, proxied), &crmaccess.Options{PollInterval: -1})
+	// underLock decides every write under the writer lock.
+	underLock := serviceWith(t, noAhead{place.OpenOn(t, proxied)}, &crmaccess.Options{PollInterval: -1})
 
 	for _, tc := range []struct {
 		name  string
@@ -271,6 +273,8 @@ func TestLostCommitAnswer(t *testing.T) {
 		// retry is the error code of the same request made again, once
 		// the first has succeeded ("": it succeeds, writing nothing)
 		retry string
+		// by is the instance that writes (nil: writer)
+		by *crmaccess.Service
 	}{{
 		name: "revoke admin",
 		write: func(ctx context.Context) (crmaccess.Token, error) {
@@ -287,10 +291,16 @@ func TestLostCommitAnswer(t *testing.T) {
 			if err != nil {
 				return "", err
 			}
+			if res.Title != "Hotel catalogue" || !res.IsPrivate {
+				// The row it shows came back with the write, or was read
+				// once its entry was found.
+				return "", fmt.Errorf("the answer shows %+v", res.Opportunity)
+			}
 			return res.Token, nil
 		},
-		// Opportunity 1 is public; dave has no other way in.
-		user: dave, ref: crmaccess.OpportunityRef(1), action: read,
+		// Opportunity 1 is public; dave has no other way in. The write
+		// reads its row back with the write (ahead.go).
+		user: dave, ref: crmaccess.OpportunityRef(1), action: read, ahead: true,
 		changes: func(ctx context.Context) ([]crmaccess.Change, error) {
 			return other.Changes(ctx, crmaccess.OpportunityRef(1))
 		},
@@ -316,9 +326,32 @@ func TestLostCommitAnswer(t *testing.T) {
 		changes: func(ctx context.Context) ([]crmaccess.Change, error) {
 			return other.Changes(ctx, crmaccess.OpportunityRef(10))
 		},
+	}, {
+		name: "make opportunity 1 public again, decided under the lock",
+		write: func(ctx context.Context) (crmaccess.Token, error) {
+			res, err := underLock.SetOpportunityAccess(ctx, alice, 1, false, nil)
+			if err != nil {
+				return "", err
+			}
+			return res.Token, nil
+		},
+		// One statement sent with its COMMIT (pgcommit.go).
+		user: dave, ref: crmaccess.OpportunityRef(1), action: read, grants: true, by: underLock,
+		changes: func(ctx context.Context) ([]crmaccess.Change, error) {
+			return other.Changes(ctx, crmaccess.OpportunityRef(1))
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
+			writer := writer
+			if tc.by != nil {
+				writer = tc.by
+			}
+			// The instance that writes holds the committed state first
+			// (it follows nothing in the background).
+			if err := writer.WaitFor(ctx, crmaccess.Token(fmt.Sprint("p", logHead(t, direct, opts)))); err != nil {
+				t.Fatal(err)
+			}
 			if mustCheck(t, writer, tc.user, tc.ref, tc.action).Allowed == tc.grants {
 				t.Fatalf("%s may already (or may not yet) %s %s before the write: the case tests nothing", tc.user, tc.action, tc.ref)
 			}

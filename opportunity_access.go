@@ -25,9 +25,11 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 	ref := OpportunityRef(id)
 	ctx = WithReads(ctx, Reads{Opportunities: []int64{id}})
 	var res OpportunityResult
+	var o *Opportunity // its row: filled once the write is made (answerOpportunity)
+	var after AccessState
 	tok, err := s.updateGrouped(ctx, u, []Ref{ref}, func(ctx context.Context, tx Reader) (*Batch, error) {
-		o, err := s.readableOpportunity(ctx, tx, u, id)
-		if err != nil {
+		var err error
+		if o, err = s.answerOpportunity(ctx, tx, u, id); err != nil {
 			return nil, err
 		}
 		if ok, err := s.allowed(u, ref, ActionChangeAccess); err != nil {
@@ -44,9 +46,7 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 			return nil, err
 		}
 		before := s.auth.Access(ref)
-		after := opportunityAccess(before, u, isPrivate, list)
-		res.Opportunity = *o
-		res.IsPrivate, res.AccessList = after.IsPrivate, after.List
+		after = opportunityAccess(before, u, isPrivate, list)
 		res.Changed = before.IsPrivate != after.IsPrivate || !slices.Equal(before.List, after.List)
 		if !res.Changed {
 			return nil, nil
@@ -60,6 +60,8 @@ func (s *Service) SetOpportunityAccess(ctx context.Context, actorID string, id i
 	if err != nil {
 		return nil, err
 	}
+	res.Opportunity = *o
+	res.IsPrivate, res.AccessList = after.IsPrivate, after.List
 	if res.CanEdit, err = s.allowed(u, ref, ActionEdit); err != nil {
 		return nil, err
 	}

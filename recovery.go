@@ -16,10 +16,14 @@ import (
 // An entry without change records names nothing of its write, and is not
 // taken for it: such a write is decided again, as before.
 
-// sentWrite is a batch a try sent, and the position it was written at.
+// sentWrite is a batch a try sent, and the position it was written at;
+// rows are the opportunities its answer shows that were to come back with
+// it (a write made ahead: answerOpportunity), still to be read when it is
+// found committed.
 type sentWrite struct {
-	pos int64
-	b   *Batch
+	pos  int64
+	b    *Batch
+	rows map[int64]*Opportunity
 }
 
 // errEntryRead stops the read of the one entry committedAs looks at.

@@ -264,6 +264,17 @@ func (s *Service) updateLockedAfter(ctx context.Context, actor string, build fun
 					return nil, err
 				}
 				if mine {
+					if len(lost.rows) > 0 {
+						// The rows its answer shows, which did not come
+						// back with it.
+						found, err := tx.Opportunities(ctx, rowIDs(lost.rows))
+						if err != nil {
+							return nil, Internal(err)
+						}
+						if err := fillRows(lost.rows, found); err != nil {
+							return nil, err
+						}
+					}
 					done = lost.pos
 					return nil, nil
 				}

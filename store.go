@@ -128,10 +128,13 @@ type AheadUpdater interface {
 	// checks that the log's head is e.Head and that the records of
 	// e.Present are stored and those of e.Absent are not; then it writes
 	// b as the entry at e.Head+1 and commits, returning that position.
-	// When a check fails, or b is of a shape it does not write this way,
-	// it writes nothing and returns ErrNotAsExpected. Its other errors are
-	// Update's: a failed commit leaves the outcome unknown.
-	UpdateAhead(ctx context.Context, e Expectation, b *Batch) (position int64, err error)
+	// The opportunities of read are read as the lock finds them, before
+	// the write, and returned as Reader.Opportunities returns them: the
+	// rows a write's answer shows. When a check fails, or b is of a shape
+	// it does not write this way, it writes nothing and returns
+	// ErrNotAsExpected. Its other errors are Update's: a failed commit
+	// leaves the outcome unknown.
+	UpdateAhead(ctx context.Context, e Expectation, b *Batch, read []int64) (position int64, rows []Opportunity, err error)
 }
 
 // Expectation is the state a write decided ahead of the writer lock

@@ -58,8 +58,10 @@
 // checks, on the state the lock grants, that the log's head is the one the
 // write was decided at and that the records it took as present or absent
 // are; if not, or if the server refuses anything, nothing is written and
-// UpdateAhead answers crmaccess.ErrNotAsExpected (see pgexpect.go). On
-// SQLite, and on PostgreSQL through another driver, WritesAhead is false.
+// UpdateAhead answers crmaccess.ErrNotAsExpected (see pgexpect.go). The
+// rows of the opportunities a write's answer shows are read between the
+// lock and the write, in the same round trip. On SQLite, and on PostgreSQL
+// through another driver, WritesAhead is false.
 //
 // # SQLite checkpoints
 //

@@ -77,24 +77,16 @@ func readResults(br pgx.BatchResults, r crmaccess.Reads) (*readAhead, error) {
 		a.stages[id] = false
 	}
 	if len(r.Opportunities) > 0 {
-		rows, err := br.Query()
+		found, err := readOpportunities(br)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			o, err := scanOpportunityPgx(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
+		for i := range found {
+			o := &found[i]
 			if _, asked := a.opportunities[o.ID]; !asked {
-				rows.Close()
 				return nil, fmt.Errorf("storage: opportunity %d read with the lock was not asked for", o.ID)
 			}
-			a.opportunities[o.ID] = &o
-		}
-		if rows.Close(); rows.Err() != nil {
-			return nil, rows.Err()
+			a.opportunities[o.ID] = o
 		}
 	}
 	if len(r.Contacts)+len(r.Stages) > 0 {

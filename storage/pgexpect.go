@@ -56,27 +56,30 @@ func (s *Store) WritesAhead() bool { return s.pgx }
 
 // UpdateAhead writes b as the entry after e.Head in one round trip when
 // the log's head is e.Head and the records are as e expects (see above and
-// crmaccess.AheadUpdater). It answers crmaccess.ErrNotAsExpected, having
-// written nothing, when they are not, when the server refuses the write,
-// when b is not of the shapes written as one statement, or when the store
-// is not on pgx.
+// crmaccess.AheadUpdater), and returns the opportunities of read as the
+// lock finds them, read in the same round trip, between the lock and the
+// write. It answers crmaccess.ErrNotAsExpected, having written nothing,
+// when they are not, when the server refuses the write, when b is not of
+// the shapes written as one statement, or when the store is not on pgx.
 //
 // Errors: crmaccess.ErrNotAsExpected; EUNAVAILABLE when the commit's
 // answer was lost (its outcome is unknown) or the database is out of
 // reach; EINTERNAL.
-func (s *Store) UpdateAhead(ctx context.Context, e crmaccess.Expectation, b *crmaccess.Batch) (int64, error) {
+func (s *Store) UpdateAhead(ctx context.Context, e crmaccess.Expectation, b *crmaccess.Batch, read []int64) (int64, []crmaccess.Opportunity, error) {
 	if !s.pgx || b == nil || emptyBatch(b) || !s.fitsOneStatement(b) {
-		return 0, crmaccess.ErrNotAsExpected
+		return 0, nil, crmaccess.ErrNotAsExpected
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, crmaccess.Internal(err)
+		return 0, nil, crmaccess.Internal(err)
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return 0, s.translate(ctx, err)
+		return 0, nil, s.translate(ctx, err)
 	}
 	defer conn.Close()
 	query, args, _ := s.oneStatementSQL(ctx, &wtx{q: conn}, []*crmaccess.Batch{b}, e.Head+1, true, s.expectation(e))
+	read = distinct(read)
+	var rows []crmaccess.Opportunity
 	var refused, unknown error
 	sent := false
 	err = conn.Raw(func(dc any) error {
@@ -91,13 +94,19 @@ func (s *Store) UpdateAhead(ctx context.Context, e crmaccess.Expectation, b *crm
 		sent = true
 		batch := &pgx.Batch{}
 		batch.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true), pg_advisory_xact_lock($1)`, lockKey(s.t.log))
+		if len(read) > 0 {
+			batch.Queue(s.opportunitiesPgxSQL(), read)
+		}
 		batch.Queue(query, args...)
 		br := pgc.SendBatch(ctx, batch)
-		var errs [3]error
-		if _, errs[0] = br.Exec(); errs[0] == nil {
-			_, errs[1] = br.Exec()
+		var errs [4]error
+		if _, errs[0] = br.Exec(); errs[0] == nil && len(read) > 0 {
+			rows, errs[1] = readOpportunities(br)
 		}
-		errs[2] = br.Close() // reads up to the Sync's answer: the commit's
+		if errs[0] == nil && errs[1] == nil {
+			_, errs[2] = br.Exec()
+		}
+		errs[3] = br.Close() // reads up to the Sync's answer: the commit's
 		pc := pgc.PgConn()
 		failed := errors.Join(errs[:]...)
 		var pgErr *pgconn.PgError
@@ -123,15 +132,34 @@ func (s *Store) UpdateAhead(ctx context.Context, e crmaccess.Expectation, b *crm
 	})
 	switch {
 	case !sent:
-		return 0, crmaccess.ErrNotAsExpected // the connection was not reached: nothing sent
+		return 0, nil, crmaccess.ErrNotAsExpected // the connection was not reached: nothing sent
 	case refused != nil:
-		return 0, crmaccess.ErrNotAsExpected
+		return 0, nil, crmaccess.ErrNotAsExpected
 	case unknown != nil:
-		return 0, commitFailed(ctx, unknown)
+		return 0, nil, commitFailed(ctx, unknown)
 	case err != nil && !errors.Is(err, driver.ErrBadConn):
-		return 0, commitFailed(ctx, err)
+		return 0, nil, commitFailed(ctx, err)
 	}
-	return e.Head + 1, nil
+	return e.Head + 1, rows, nil
+}
+
+// readOpportunities reads the answer of opportunitiesPgxSQL from br.
+func readOpportunities(br pgx.BatchResults) ([]crmaccess.Opportunity, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	var out []crmaccess.Opportunity
+	for rows.Next() {
+		o, err := scanOpportunityPgx(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	rows.Close()
+	return out, rows.Err()
 }
 
 // expectByKey is the most ids of one kind checked one by one, each by its

@@ -73,7 +73,7 @@ func TestUpdateAhead(t *testing.T) {
 				if s.WritesAhead() {
 					t.Error("WritesAhead on SQLite")
 				}
-				if _, err := s.UpdateAhead(ctx, holds, create()); !errors.Is(err, crmaccess.ErrNotAsExpected) {
+				if _, _, err := s.UpdateAhead(ctx, holds, create(), nil); !errors.Is(err, crmaccess.ErrNotAsExpected) {
 					t.Errorf("UpdateAhead on SQLite: %v, want ErrNotAsExpected", err)
 				}
 				if head() != h0 || stored(10) {
@@ -118,7 +118,7 @@ func TestUpdateAhead(t *testing.T) {
 				}()},
 			}
 			for _, r := range refusals {
-				if _, err := s.UpdateAhead(ctx, r.e, r.b); !errors.Is(err, crmaccess.ErrNotAsExpected) {
+				if _, _, err := s.UpdateAhead(ctx, r.e, r.b, []int64{5}); !errors.Is(err, crmaccess.ErrNotAsExpected) {
 					t.Errorf("%s: %v, want ErrNotAsExpected", r.name, err)
 				}
 				if h := head(); h != h0 || stored(10) {
@@ -126,9 +126,13 @@ func TestUpdateAhead(t *testing.T) {
 				}
 			}
 
-			pos, err := s.UpdateAhead(ctx, holds, create())
+			pos, rows, err := s.UpdateAhead(ctx, holds, create(), []int64{5, 10})
 			if err != nil || pos != h0+1 {
 				t.Fatalf("UpdateAhead with its expectation holding: %d, %v; want %d", pos, err, h0+1)
+			}
+			// Read between the lock and the write: 10 is not there yet.
+			if len(rows) != 1 || rows[0].ID != 5 || rows[0].Title != "old" || rows[0].CreateBy != ann {
+				t.Errorf("the rows read with the write: %+v, want opportunity 5 alone", rows)
 			}
 			if head() != h0+1 || !stored(10) {
 				t.Fatal("the write made ahead is not stored")
@@ -144,7 +148,7 @@ func TestUpdateAhead(t *testing.T) {
 				t.Errorf("the log after the write: %q, want [%s]", entries, want)
 			}
 			// The same expectation no longer holds: the head moved.
-			if _, err := s.UpdateAhead(ctx, holds, create()); !errors.Is(err, crmaccess.ErrNotAsExpected) {
+			if _, _, err := s.UpdateAhead(ctx, holds, create(), nil); !errors.Is(err, crmaccess.ErrNotAsExpected) {
 				t.Errorf("the same write again: %v, want ErrNotAsExpected", err)
 			}
 

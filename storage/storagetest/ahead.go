@@ -9,7 +9,8 @@ import (
 
 // Writes decided ahead of the writer lock (crmaccess.AheadUpdater), for a
 // store that makes them: committed as the entry after the head when the
-// head and the records are as expected; otherwise nothing written and
+// head and the records are as expected, with the rows asked for as the
+// lock found them; otherwise nothing written, no rows, and
 // ErrNotAsExpected. A store whose WritesAhead is false must answer
 // ErrNotAsExpected and write nothing.
 func testUpdateAhead(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
@@ -33,7 +34,7 @@ func testUpdateAhead(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 		}
 	}
 	if !a.WritesAhead() {
-		if _, err := a.UpdateAhead(ctx, holds, privacyWrite(1, true, "opportunity:1")); !errors.Is(err, crmaccess.ErrNotAsExpected) {
+		if _, _, err := a.UpdateAhead(ctx, holds, privacyWrite(1, true, "opportunity:1"), nil); !errors.Is(err, crmaccess.ErrNotAsExpected) {
 			t.Errorf("UpdateAhead of a store that does not write ahead: %v, want ErrNotAsExpected", err)
 		}
 		unchanged("a store that does not write ahead")
@@ -54,14 +55,19 @@ func testUpdateAhead(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
 		{"a stage expected present, missing", crmaccess.Expectation{Head: head,
 			Present: crmaccess.Reads{Stages: []int64{9}}}},
 	} {
-		if _, err := a.UpdateAhead(ctx, c.e, privacyWrite(1, true, "opportunity:1")); !errors.Is(err, crmaccess.ErrNotAsExpected) {
-			t.Errorf("%s: %v, want ErrNotAsExpected", c.what, err)
+		if _, rows, err := a.UpdateAhead(ctx, c.e, privacyWrite(1, true, "opportunity:1"), []int64{1}); !errors.Is(err, crmaccess.ErrNotAsExpected) || rows != nil {
+			t.Errorf("%s: %v (rows %+v), want ErrNotAsExpected and no rows", c.what, err, rows)
 		}
 		unchanged(c.what)
 	}
-	pos, err := a.UpdateAhead(ctx, holds, privacyWrite(1, true, "opportunity:1"))
+	pos, rows, err := a.UpdateAhead(ctx, holds, privacyWrite(1, true, "opportunity:1"), []int64{2, 9, 1, 2})
 	if err != nil || pos != head+1 {
 		t.Fatalf("UpdateAhead as expected: %d, %v; want %d", pos, err, head+1)
+	}
+	// The rows read with the write: as the lock found them (opportunity 1
+	// still public), ascending, each once, the missing one left out.
+	if len(rows) != 2 || rows[0].ID != 1 || rows[0].IsPrivate || rows[1].ID != 2 {
+		t.Errorf("the rows read with the write: %+v, want opportunities 1 (public) and 2", rows)
 	}
 	entries := logEntries(t, s, head)
 	if len(entries) != 1 || entries[0].Position != head+1 || len(entries[0].Changes) != 1 {
