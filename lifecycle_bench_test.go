@@ -40,6 +40,30 @@ func BenchmarkCreateDeleteOpportunity(b *testing.B) {
 	}
 }
 
+// BenchmarkUpdateOpportunity edits opportunities (title, probability,
+// members, tags, the stage kept), commit included, on 100k grants, on
+// SQLite and (with CRMACCESS_POSTGRES_DSN set) PostgreSQL; each iteration
+// one edit, by the creator, of one of 200 opportunities in turn.
+func BenchmarkUpdateOpportunity(b *testing.B) {
+	fx := dataset.Grants(100_000)
+	for _, db := range testportal.Databases() {
+		b.Run(string(db), func(b *testing.B) {
+			svc := lifecycleBenchService(b, db, fx)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				o := fx.Opportunities[i%200]
+				e := crmaccess.Opportunity{ID: o.ID, Title: "edited", ContactID: o.ContactID, StageID: o.StageID,
+					Members: o.Members, Tags: []string{"a", "b"}[:1+i%2], SuccessProbability: i % 100}
+				if _, err := svc.UpdateOpportunity(ctx, o.CreateBy, e); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
 // lifecycleBenchService imports fx into a fresh store on db.
 func lifecycleBenchService(b *testing.B, db database, fx *crmaccess.DataSet) *crmaccess.Service {
 	b.Helper()

@@ -49,6 +49,13 @@ func TestPipelinedWriteFailuresLeaveNoTrace(t *testing.T) {
 		}, []string{"INSERT " + prefix + "opportunities", "INSERT " + prefix + "opportunity_members",
 			"INSERT " + prefix + "opportunity_tags", "INSERT " + tables.RuleTable, "UPDATE " + prefix + "record_counts",
 			"INSERT " + prefix + "log", "INSERT " + prefix + "changes", commitFails}},
+		{"edit it", func() error {
+			_, err := p.UpdateOpportunity(ctx, alice, crmaccess.Opportunity{ID: 10, Title: "edited", Responsible: bob, ContactID: 1,
+				StageID: 30, Members: []int64{3}, Tags: []string{"b"}})
+			return err
+		}, []string{"UPDATE " + prefix + "opportunities", "DELETE " + prefix + "opportunity_members", "INSERT " + prefix + "opportunity_members",
+			"INSERT " + prefix + "opportunity_tags", "DELETE " + prefix + "opportunity_tags", "DELETE " + tables.RuleTable,
+			"INSERT " + tables.RuleTable, "INSERT " + prefix + "log", "INSERT " + prefix + "changes", commitFails}},
 		{"change an opportunity's access", func() error {
 			_, err := p.SetOpportunityAccess(ctx, alice, 1, true, []string{carol})
 			return err

@@ -13,8 +13,9 @@ import (
 
 // On PostgreSQL every statement is a round trip, and a write of one record
 // was a dozen of them. A small write of the common shapes (records created
-// or deleted, privacy changed, rules, the log entry, its change records and
-// the notification) goes instead as one statement of data-modifying CTEs:
+// or deleted, an opportunity edited, privacy changed, rules, the log entry,
+// its change records and the notification) goes instead as one statement
+// of data-modifying CTEs:
 // PostgreSQL runs each exactly once, on one snapshot, and checks foreign
 // keys at the end of the statement. Its parts never touch a row twice
 // (the rule diff is net: a rule is removed or added, not both), so their
@@ -98,7 +99,7 @@ func (s *Store) fitsOneStatement(b *crmaccess.Batch) bool {
 // or -1 when b is not of its shapes.
 func oneStatementVars(b *crmaccess.Batch) int {
 	if b.RequireEmpty || len(b.Users) > 0 || len(b.UpdateUsers) > 0 || len(b.Stages) > 0 ||
-		len(b.Contacts) > 0 || len(b.UpdateContacts) > 0 || len(b.UpdateOpportunities) > 0 || len(b.UpdateStages) > 0 ||
+		len(b.Contacts) > 0 || len(b.UpdateContacts) > 0 || len(b.UpdateOpportunities) > 1 || len(b.UpdateStages) > 0 ||
 		len(b.ContactShares) > 0 || len(b.DeleteContacts) > 0 || len(b.DeleteStages) > 0 {
 		return -1
 	}
@@ -107,10 +108,14 @@ func oneStatementVars(b *crmaccess.Batch) int {
 		members += len(b.Opportunities[i].Members)
 		tags += len(b.Opportunities[i].Tags)
 	}
+	edited := 0 // the members and tags of an edited opportunity (one at most)
+	for i := range b.UpdateOpportunities {
+		edited += len(b.UpdateOpportunities[i].Members) + len(b.UpdateOpportunities[i].Tags)
+	}
 	vars := 13*len(b.Opportunities) + 2*members + 4*tags + 2*len(b.OpportunityPrivacy) + 3*len(b.DeleteOpportunities) +
-		3*(len(b.RemoveRules)+len(b.AddRules)) + 21*len(b.Changes) + 16
+		3*(len(b.RemoveRules)+len(b.AddRules)) + 21*len(b.Changes) + 16 + 13*len(b.UpdateOpportunities) + 4*edited
 	for _, n := range []int{len(b.Opportunities), members, tags, len(b.OpportunityPrivacy), len(b.DeleteOpportunities),
-		len(b.RemoveRules), len(b.AddRules), len(b.Changes)} {
+		len(b.RemoveRules), len(b.AddRules), len(b.Changes), edited} {
 		if n > statementRows {
 			return -1
 		}
@@ -140,8 +145,8 @@ func (s *Store) fitOneStatement(bs []*crmaccess.Batch) bool {
 	}
 	for _, b := range bs {
 		n := oneStatementVars(b)
-		if n < 0 {
-			return false
+		if n < 0 || len(b.UpdateOpportunities) > 0 {
+			return false // an edit goes as one statement alone (the arrays do not write it)
 		}
 		vars += n
 		// Within a batch, the write's own rules apply (a record is
@@ -314,6 +319,39 @@ func (s *Store) oneStatementParts(ctx context.Context, tx *wtx, o *oneStatement,
 		t := &tags[i]
 		return append(args, t.recordID, t.pos, t.tag, crmaccess.NormalizeTag(t.tag))
 	}, false)
+
+	// An opportunity edited (one at most: oneStatementVars): its fields,
+	// counted; its members and tags replaced, each row touched once (the
+	// parts of one statement must not touch a row twice): the members no
+	// longer listed deleted and the new ones inserted, the tags upserted
+	// by position and those past the last deleted.
+	for i := range b.UpdateOpportunities {
+		op := &b.UpdateOpportunities[i]
+		closeSec, closeNsec := unixParts(op.ExpectedCloseDate)
+		o.add(`UPDATE `+s.t.opportunities+` SET title = ?, description = ?, responsible = ?, contact_id = ?, stage_id = ?,
+			success_probability = ?, expected_close_sec = ?, expected_close_nsec = ? WHERE id = ?`,
+			[]any{op.Title, op.Description, op.Responsible, op.ContactID, op.StageID, op.SuccessProbability, closeSec, closeNsec, op.ID}, true)
+		o.checks = append(o.checks, countCheck{1, func(int64) error {
+			return crmaccess.Errorf(crmaccess.ECONFLICT, "opportunity %d does not exist", op.ID)
+		}})
+		kept := memberRows(op)
+		if len(kept) == 0 {
+			o.add(`DELETE FROM `+s.t.members+` WHERE opportunity_id = ?`, []any{op.ID}, false)
+		} else {
+			o.rows(multiRow{head: `DELETE FROM ` + s.t.members + ` WHERE opportunity_id = ? AND contact_id NOT IN (`, row: "?", tail: ")"},
+				[]any{op.ID}, len(kept), func(args []any, i int) []any { return append(args, kept[i].contactID) }, false)
+			o.rows(multiRow{head: `INSERT INTO ` + s.t.members + ` (opportunity_id, contact_id) VALUES `, row: "(?, ?)",
+				tail: ` ON CONFLICT DO NOTHING`}, nil, len(kept), func(args []any, i int) []any {
+				return append(args, kept[i].opportunityID, kept[i].contactID)
+			}, false)
+		}
+		o.rows(multiRow{head: `INSERT INTO ` + s.t.opportunityTags + ` (opportunity_id, pos, tag, tag_key) VALUES `,
+			row: "(?, ?, ?, ?)", tail: ` ON CONFLICT (opportunity_id, pos) DO UPDATE SET tag = EXCLUDED.tag, tag_key = EXCLUDED.tag_key`},
+			nil, len(op.Tags), func(args []any, i int) []any {
+				return append(args, op.ID, i, op.Tags[i], crmaccess.NormalizeTag(op.Tags[i]))
+			}, false)
+		o.add(`DELETE FROM `+s.t.opportunityTags+` WHERE opportunity_id = ? AND pos >= ?`, []any{op.ID, len(op.Tags)}, false)
+	}
 
 	// Privacy changed: one UPDATE per value, counted.
 	privacy := make(map[int64]bool, len(b.OpportunityPrivacy))

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmaccess/crmaccess"
 )
@@ -105,3 +106,71 @@ func testRecordsReplacedAndDeleted(t *testing.T, newStore func(*testing.T) crmac
 		}
 	}
 }
+
+// An opportunity edited alone (as UpdateOpportunity writes it, with the
+// rule and the change record of a new responsible user): its fields,
+// members and tags replaced whole, whichever of its members and tags stay,
+// go or come, and in their new order; an edit of a missing opportunity
+// writes nothing, its rules and change records neither.
+func testOpportunityEditedAlone(t *testing.T, newStore func(*testing.T) crmaccess.Store) {
+	s := newStore(t)
+	ctx := t.Context()
+	commit(t, s, &crmaccess.Batch{
+		Stages:   []crmaccess.Stage{{ID: 30, Title: "Open"}, {ID: 31, Title: "Won"}},
+		Contacts: []crmaccess.Contact{{ID: 1, FirstName: "A"}, {ID: 2, FirstName: "B"}, {ID: 3, FirstName: "C"}, {ID: 4, FirstName: "D"}},
+		Opportunities: []crmaccess.Opportunity{{ID: 1, Title: "Deal", CreateBy: userAnn, Responsible: userAnn, ContactID: 1,
+			Members: []int64{2, 3}, StageID: 30, Tags: []string{"x", "y", "z"}}},
+		AddRules: []crmaccess.Rule{{Type: "g3", From: "opportunity:1", To: userAnn}},
+	})
+	head := logHead(t, s)
+	edit := func(o crmaccess.Opportunity, rules bool) *crmaccess.Batch {
+		b := &crmaccess.Batch{Kind: crmaccess.EntryRecord, UpdateOpportunities: []crmaccess.Opportunity{o}}
+		if rules {
+			b.RemoveRules = []crmaccess.Rule{{Type: "g3", From: "opportunity:1", To: userAnn}}
+			b.AddRules = []crmaccess.Rule{{Type: "g3", From: "opportunity:1", To: userBen}}
+			b.Changes = []crmaccess.Change{{At: time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC), Actor: userAnn,
+				Entity: crmaccess.OpportunityRef(1), Before: crmaccess.AccessState{Responsible: userAnn}, After: crmaccess.AccessState{Responsible: userBen}}}
+		}
+		return b
+	}
+	closing := time.Date(2027, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, step := range []struct {
+		o     crmaccess.Opportunity
+		rules bool
+	}{
+		// Member 3 stays, 2 goes, 4 comes; the tags shrink, change and reorder.
+		{crmaccess.Opportunity{ID: 1, Title: "Renamed", Description: "d", Responsible: userBen, ContactID: 2, Members: []int64{4, 3, 4},
+			StageID: 31, SuccessProbability: 40, ExpectedCloseDate: closing, Tags: []string{"z", "w"}}, true},
+		// Everything goes, then comes back longer.
+		{crmaccess.Opportunity{ID: 1, Title: "Bare", Responsible: userBen}, false},
+		{crmaccess.Opportunity{ID: 1, Title: "Full", Responsible: userBen, Members: []int64{1, 2, 3, 4}, Tags: []string{"a", "b", "c", "d"}}, false},
+	} {
+		commit(t, s, edit(step.o, step.rules))
+		o, err := s.Opportunity(ctx, 1)
+		members := slices.Compact(slices.Sorted(slices.Values(step.o.Members)))
+		if err != nil || o.Title != step.o.Title || o.Description != step.o.Description || o.Responsible != step.o.Responsible ||
+			o.CreateBy != userAnn || o.ContactID != step.o.ContactID || o.StageID != step.o.StageID ||
+			o.SuccessProbability != step.o.SuccessProbability || !o.ExpectedCloseDate.Equal(step.o.ExpectedCloseDate) ||
+			!sameIDs(o.Members, members) || !sameList(o.Tags, step.o.Tags) {
+			t.Errorf("opportunity after the edit to %+v: %+v, %v", step.o, o, err)
+		}
+	}
+	wantRules(t, s, []crmaccess.Rule{{Type: "g3", From: "opportunity:1", To: userBen}})
+	if got := logHead(t, s); got != head+3 {
+		t.Errorf("the log went from %d to %d, want 3 entries", head, got)
+	}
+	if cs := changes(t, s, crmaccess.ChangeQuery{Entity: crmaccess.OpportunityRef(1)}); len(cs) != 1 || cs[0].After.Responsible != userBen {
+		t.Errorf("the change records of the edits: %+v", cs)
+	}
+	// An edit of a missing opportunity, with a rule and a change record:
+	// nothing of it is written.
+	missing := edit(crmaccess.Opportunity{ID: 9, Title: "nowhere", Tags: []string{"t"}, Members: []int64{1}}, false)
+	missing.AddRules = []crmaccess.Rule{{Type: "g3", From: "opportunity:9", To: userBen}}
+	wantCode(t, tryCommit(ctx, s, missing), crmaccess.ECONFLICT, "an edit of a missing opportunity")
+	wantRules(t, s, []crmaccess.Rule{{Type: "g3", From: "opportunity:1", To: userBen}})
+	if got := logHead(t, s); got != head+3 {
+		t.Errorf("the refused edit moved the log to %d", got)
+	}
+}
+
+func sameIDs(a, b []int64) bool { return len(a) == 0 && len(b) == 0 || slices.Equal(a, b) }

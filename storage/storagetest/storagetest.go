@@ -74,6 +74,7 @@ func RunWithOptions(t *testing.T, newStore func(t *testing.T) crmaccess.Store, o
 		{"UpdateInPartsWritesOneEntry", testUpdateInParts},
 		{"SnapshotReturnsThePositionOfItsRules", testSnapshotPosition},
 		{"RecordsReplacedAndDeleted", testRecordsReplacedAndDeleted},
+		{"OpportunityEditedAlone", testOpportunityEditedAlone},
 		{"RecordIDsPageInIDOrderWithTheTotal", testRecordIDs},
 		{"HistoryPositionAtTime", testHistoryPositionAt},
 		{"HistoryStatesAtPosition", testHistoryStatesAt},
