@@ -50,15 +50,6 @@ func TestWritesAheadDecideAsUnderTheLock(t *testing.T) {
 
 	users := []string{admin, alice, bob, carol, dave}
 	rng := rand.New(rand.NewPCG(9, 2026))
-	some := func(from []string) []string {
-		var out []string
-		for _, u := range from {
-			if rng.IntN(3) == 0 {
-				out = append(out, u)
-			}
-		}
-		return out
-	}
 	// A write: what it does, given the instance that makes it, and what
 	// its answer shows.
 	type write func(ctx context.Context, s *crmaccess.Service) (string, error)
@@ -71,7 +62,7 @@ func TestWritesAheadDecideAsUnderTheLock(t *testing.T) {
 	randomWrite := func() (string, write) {
 		u, id := users[rng.IntN(len(users))], int64(1+rng.IntN(12))
 		contact, stage := int64(rng.IntN(8)), []int64{0, 30, 31, 99}[rng.IntN(4)]
-		private, list := rng.IntN(2) == 0, some(users)
+		private, list := rng.IntN(2) == 0, someOf(rng, users)
 		switch rng.IntN(5) {
 		case 0, 1:
 			o := crmaccess.Opportunity{ID: id, Title: "deal", ContactID: contact, StageID: stage, Members: []int64{int64(1 + rng.IntN(7))}}

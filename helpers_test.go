@@ -2,6 +2,7 @@ package crmaccess_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -159,6 +160,17 @@ func decisionsOf(t *testing.T, s *crmaccess.Service, users []string, refs []crma
 				}
 				out[u+" "+ref.String()+" "+string(a)] = d
 			}
+		}
+	}
+	return out
+}
+
+// someOf returns each of from with a chance of one in three, in order.
+func someOf(rng *rand.Rand, from []string) []string {
+	var out []string
+	for _, u := range from {
+		if rng.IntN(3) == 0 {
+			out = append(out, u)
 		}
 	}
 	return out

@@ -96,15 +96,7 @@ func growPreviewWorld(t *testing.T, svc *crmaccess.Service, rng *rand.Rand, cont
 	}
 	must(svc.GrantAdmin(ctx, admin, dryHal))
 	actors := []string{admin, alice, bob, carol, dave, dryErin, dryFrank, dryGus}
-	subset := func(from []string) []string {
-		var out []string
-		for _, u := range from {
-			if rng.IntN(3) == 0 {
-				out = append(out, u)
-			}
-		}
-		return out
-	}
+	subset := func(from []string) []string { return someOf(rng, from) }
 	tagsOf := func() []string {
 		var out []string
 		for _, tg := range previewTags {
