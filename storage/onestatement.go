@@ -108,6 +108,9 @@ func oneStatementVars(b *crmaccess.Batch) int {
 		members += len(b.Opportunities[i].Members)
 		tags += len(b.Opportunities[i].Tags)
 	}
+	if len(b.UpdateOpportunities) > 0 && len(b.Opportunities)+len(b.OpportunityPrivacy)+len(b.DeleteOpportunities) > 0 {
+		return -1 // an edit beside other changes of records: they might touch its row twice
+	}
 	edited := 0 // the members and tags of an edited opportunity (one at most)
 	for i := range b.UpdateOpportunities {
 		edited += len(b.UpdateOpportunities[i].Members) + len(b.UpdateOpportunities[i].Tags)

@@ -162,6 +162,15 @@ func testOpportunityEditedAlone(t *testing.T, newStore func(*testing.T) crmacces
 	if cs := changes(t, s, crmaccess.ChangeQuery{Entity: crmaccess.OpportunityRef(1)}); len(cs) != 1 || cs[0].After.Responsible != userBen {
 		t.Errorf("the change records of the edits: %+v", cs)
 	}
+	// An edit and a privacy change of the same opportunity in one batch:
+	// both hold.
+	both := edit(crmaccess.Opportunity{ID: 1, Title: "Both", Responsible: userBen}, false)
+	both.OpportunityPrivacy = []crmaccess.OpportunityPrivacy{{ID: 1, IsPrivate: true}}
+	commit(t, s, both)
+	if o, err := s.Opportunity(ctx, 1); err != nil || o.Title != "Both" || !o.IsPrivate {
+		t.Errorf("opportunity after an edit and a privacy change in one batch: %+v, %v", o, err)
+	}
+	head++
 	// An edit of a missing opportunity, with a rule and a change record:
 	// nothing of it is written.
 	missing := edit(crmaccess.Opportunity{ID: 9, Title: "nowhere", Tags: []string{"t"}, Members: []int64{1}}, false)
@@ -169,7 +178,7 @@ func testOpportunityEditedAlone(t *testing.T, newStore func(*testing.T) crmacces
 	wantCode(t, tryCommit(ctx, s, missing), crmaccess.ECONFLICT, "an edit of a missing opportunity")
 	wantRules(t, s, []crmaccess.Rule{{Type: "g3", From: "opportunity:1", To: userBen}})
 	if got := logHead(t, s); got != head+3 {
-		t.Errorf("the refused edit moved the log to %d", got)
+		t.Errorf("the refused edit moved the log to %d, want %d", got, head+3)
 	}
 }
 
